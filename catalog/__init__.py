@@ -1,0 +1,1 @@
+"""The return-table register (回流表清单), the province's reference data and the catalog."""
