@@ -1,0 +1,49 @@
+# respool — the two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export RESPOOL_HOME ?= $(CURDIR)
+DATA   := $(RESPOOL_HOME)/data
+export RESPOOL_DB ?= $(DATA)/respool.duckdb
+export RESPOOL_LANDING ?= $(DATA)/landing
+DAYS   ?= 7
+SCALE  ?= 0.2
+SEED   ?= 20261026
+
+.PHONY: run test lint bench dagster venv clean sample
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "需要 Python 3.11 ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	rm -rf $(RESPOOL_LANDING)
+	$(BIN)/respool generate --out $(RESPOOL_LANDING) --days $(DAYS) --scale $(SCALE) --seed $(SEED)
+	-$(BIN)/respool ingest --landing $(RESPOOL_LANDING) --landing $(RESPOOL_LANDING)/redelivery --db $(RESPOOL_DB)
+	$(BIN)/respool summary --db $(RESPOOL_DB)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+dagster: $(STAMP)
+	$(BIN)/python -m pipelines.dagster_home $(RESPOOL_HOME)/.dagster
+	DAGSTER_HOME=$(RESPOOL_HOME)/.dagster $(BIN)/dagster dev -m pipelines.definitions
+
+sample: $(STAMP)
+	rm -rf sample_data/landing
+	$(BIN)/respool generate --out sample_data/landing --days 3 --scale 0.02 --seed 7 --rows-per-file 1500
+
+clean:
+	rm -rf $(DATA) $(RESPOOL_HOME)/.dagster

@@ -1,0 +1,1 @@
+"""Quality suites (data) by GB/T 36344 dimension, the runner, report and alerts."""

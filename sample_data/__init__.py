@@ -1,0 +1,1 @@
+"""The delivery generator and a small committed sample delivery."""
