@@ -86,6 +86,7 @@ class TableEntry(_Strict):
     key: list[str] = Field(min_length=1)
     columns: list[str] = Field(min_length=1)
     required: list[str] = Field(default_factory=list)
+    key_may_be_blank: list[str] = Field(default_factory=list)
     compress: bool = False
 
     @model_validator(mode="after")
@@ -93,10 +94,13 @@ class TableEntry(_Strict):
         if len(set(self.columns)) != len(self.columns):
             dup = sorted({c for c in self.columns if self.columns.count(c) > 1})
             raise ValueError(f"columns: repeated {dup}")
-        for attr in ("key", "required"):
+        for attr in ("key", "required", "key_may_be_blank"):
             missing = [c for c in getattr(self, attr) if c not in self.columns]
             if missing:
                 raise ValueError(f"{attr}: {missing} not among the table's columns")
+        outside = [c for c in self.key_may_be_blank if c not in self.key]
+        if outside:
+            raise ValueError(f"key_may_be_blank: {outside} are not key columns")
         return self
 
 
@@ -259,7 +263,7 @@ def parse_register(data: dict, source: str = "register.yaml") -> Register:
             )
         if any(t.code == entry.code for t in tables):
             raise RegisterError(f"{source}: table {name}: field 'code': listed twice")
-        required = set(entry.required) | set(entry.key)
+        required = set(entry.required) | (set(entry.key) - set(entry.key_may_be_blank))
         columns = tuple(
             Column(
                 name=c,

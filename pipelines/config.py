@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A re-run that headquarters delivers after the first delivery of a date is placed here,
+# below the landing root, and is taken after that first delivery.
+REDELIVERY_FOLDER = "redelivery"
+FIRST_BIZ_DATE = "2026-01-01"
 
 
 def home() -> Path:
@@ -21,3 +25,13 @@ def default_db() -> Path:
 def default_landing() -> Path:
     """$RESPOOL_LANDING, else data/landing under RESPOOL_HOME."""
     return Path(os.environ.get("RESPOOL_LANDING") or home() / "data" / "landing")
+
+
+def landing_roots(landing: Path) -> list[Path]:
+    """The landing root and its re-delivery root, in the order they are taken."""
+    return [landing, landing / REDELIVERY_FOLDER]
+
+
+def first_biz_date() -> str:
+    """First business date (YYYY-MM-DD) of the Dagster partitions: $RESPOOL_FIRST_BIZ_DATE."""
+    return os.environ.get("RESPOOL_FIRST_BIZ_DATE") or FIRST_BIZ_DATE

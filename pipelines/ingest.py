@@ -84,6 +84,13 @@ def ensure_ods_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
         )
 
 
+def ods_row_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    """Rows in ods.<table>, 0 before its first load."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ods' "
+                         "AND table_name = ?", [table.ods_name]).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM ods.{table.ods_name}").fetchone()[0] if exists else 0
+
+
 def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -1,0 +1,33 @@
+"""Write the local Dagster instance configuration (`dagster.yaml`) for `make dagster`.
+
+DuckDB allows one writing process: every asset that opens the file is in pool `duckdb`, and
+the instance allows one op of a pool at a time and one run at a time, so runs never fight
+over the file lock and queued runs start in the order they were submitted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DAGSTER_YAML = """\
+# written by `python -m pipelines.dagster_home`; DuckDB has one writer
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
+def write_instance_config(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "dagster.yaml"
+    path.write_text(DAGSTER_YAML, encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_instance_config(Path(sys.argv[1] if len(sys.argv) > 1 else ".dagster")))
