@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from catalog.register import load_register
-from pipelines.ods_assets import build_ods_assets, business_date_partitions
+from pipelines.ods_assets import build_ods_assets
 from pipelines.resources import RespoolResource
 from pipelines.sensors import build_delivery_sensor
 
@@ -14,7 +14,6 @@ ods_assets = build_ods_assets(register)
 ingest_job = dg.define_asset_job(
     name="ingest_job",
     selection=dg.AssetSelection.groups("ods"),
-    partitions_def=business_date_partitions(),
     description="加载一个业务日期的回流交付 — load one business date's deliveries into ods",
 )
 

@@ -1,7 +1,5 @@
 """The sensor that notices new complete deliveries and asks for their ODS partitions."""
 
-from __future__ import annotations
-
 import hashlib
 from collections import defaultdict
 from pathlib import Path
@@ -11,6 +9,7 @@ import dagster as dg
 from catalog.register import Register
 from pipelines.delivery import Delivery, discover
 from pipelines.ods_assets import ods_asset_key
+from pipelines.resources import RespoolResource
 
 
 def delivery_run_requests(landing_roots: list[Path], register: Register) -> list[dg.RunRequest]:
@@ -37,7 +36,7 @@ def delivery_run_requests(landing_roots: list[Path], register: Register) -> list
     return requests
 
 
-def build_delivery_sensor(register: Register, job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_delivery_sensor(register: Register, job: object) -> dg.SensorDefinition:
     @dg.sensor(
         name="delivery_sensor",
         job=job,
@@ -45,10 +44,8 @@ def build_delivery_sensor(register: Register, job: dg.UnresolvedAssetJobDefiniti
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="发现新的完整交付（.chk 已到）并加载对应业务日期的 ODS 分区 — "
                     "notices new complete deliveries and loads their ODS partitions",
-        required_resource_keys={"respool"},
     )
-    def delivery_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        respool = context.resources.respool
+    def delivery_sensor(context: dg.SensorEvaluationContext, respool: RespoolResource) -> dg.SensorResult:
         requests = delivery_run_requests(respool.landing_roots, register)
         return dg.SensorResult(run_requests=requests)
 

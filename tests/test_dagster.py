@@ -1,0 +1,95 @@
+"""The Dagster code location: assets from the register, materialised in-process; the sensor."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.dagster_home import write_instance_config
+from pipelines.definitions import defs, ods_assets, register
+from pipelines.resources import RespoolResource
+from pipelines.sensors import delivery_run_requests
+from tests.conftest import bseg_rows, deliver, t001_rows
+
+
+def test_one_asset_per_register_table_with_chinese_description_and_schema():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {f"ods/{t.ods_name}" for t in register.tables} <= keys
+    bseg = next(a for a in ods_assets if a.key == dg.AssetKey(["ods", "bseg"]))
+    spec = next(iter(bseg.specs))
+    assert spec.description.startswith("会计凭证行项目（Accounting document line items，ERP.BSEG）")
+    assert spec.group_name == "ods"
+    schema = spec.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns][:5] == ["MANDT", "BUKRS", "BELNR", "GJAHR", "BUZEI"]
+    dmbtr = next(c for c in schema.columns if c.name == "DMBTR")
+    assert dmbtr.description == "本位币金额 (Amount in local currency, DMBTR)"
+    assert bseg.partitions_def.timezone == "Asia/Shanghai"
+    assert bseg.op.pool == "duckdb"
+
+
+def test_materialise_ods_partition_in_process(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", "20261026", t001_rows("3300", "3301"))
+    deliver(landing, register, "BSEG", "20261026", bseg_rows(3))
+    resource = RespoolResource(db_path=str(tmp_path / "d.duckdb"), landing=str(landing))
+    selected = [a for a in ods_assets if a.key.path[-1] in ("t001", "bseg")]
+    result = dg.materialize(selected, partition_key="2026-10-26", resources={"respool": resource})
+    assert result.success
+    counts = {e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+              for e in result.get_asset_materialization_events()}
+    assert counts == {"t001": 2, "bseg": 6}
+
+
+def test_refused_delivery_fails_the_materialisation_with_its_reason(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", "20261026", t001_rows("3300"))
+    chk = landing / "20261026" / "ERP_T001_20261026.chk"
+    chk.write_text(chk.read_text().replace("|rows=1|", "|rows=2|"), encoding="utf-8")
+    resource = RespoolResource(db_path=str(tmp_path / "d.duckdb"), landing=str(landing))
+    t001 = [a for a in ods_assets if a.key.path[-1] == "t001"]
+    result = dg.materialize(t001, partition_key="2026-10-26", resources={"respool": resource},
+                            raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "ERP_T001_20261026_001.csv: rows: expected 2, found 1" in failure.event_specific_data.error.message
+
+
+def test_missing_delivery_fails_clearly(tmp_path):
+    resource = RespoolResource(db_path=str(tmp_path / "d.duckdb"), landing=str(tmp_path / "empty"))
+    t001 = [a for a in ods_assets if a.key.path[-1] == "t001"]
+    result = dg.materialize(t001, partition_key="2026-10-26", resources={"respool": resource},
+                            raise_on_error=False)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "无完整交付 no complete delivery" in failure.event_specific_data.error.message
+
+
+def test_sensor_asks_for_one_run_per_date_and_only_once(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", "20261026", t001_rows("3300"))
+    deliver(landing, register, "BSEG", "20261026", bseg_rows(1))
+    deliver(landing, register, "T001", "20261027", t001_rows("3300"))
+    requests = delivery_run_requests([landing], register)
+    assert [(r.partition_key, [k.path[-1] for k in r.asset_selection]) for r in requests] == [
+        ("2026-10-26", ["t001", "bseg"]), ("2026-10-27", ["t001"])]
+    assert requests == delivery_run_requests([landing], register)  # same run keys: Dagster skips them
+    deliver(landing, register, "T001", "20261027", t001_rows("3300", "3301"))  # a re-run of that date
+    assert delivery_run_requests([landing], register)[1].run_key != requests[1].run_key
+
+
+def test_sensor_evaluates_through_dagster(tmp_path):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", "20261026", t001_rows("3300"))
+    sensor = defs.resolve_sensor_def("delivery_sensor")
+    resource = RespoolResource(db_path=str(tmp_path / "d.duckdb"), landing=str(landing))
+    with dg.build_sensor_context(resources={"respool": resource}) as context:
+        result = sensor(context)
+    assert [r.partition_key for r in result.run_requests] == ["2026-10-26"]
+
+
+def test_instance_config_serialises_duckdb_writers(tmp_path):
+    path = write_instance_config(tmp_path / "home")
+    text = path.read_text()
+    assert "default_limit: 1" in text and "max_concurrent_runs: 1" in text
+    import yaml
+
+    assert yaml.safe_load(text)["concurrency"]["pools"]["default_limit"] == 1
