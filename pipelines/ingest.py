@@ -7,10 +7,12 @@ recorded in `meta.batch`; a refused one is not loaded at all and its files stay 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,15 +21,8 @@ import duckdb
 
 from catalog.contract import ControlFile, parse_biz_date
 from catalog.register import Register, Table
-from pipelines.delivery import (
-    Delivery,
-    ReadyFile,
-    Refusal,
-    check_control,
-    discover,
-    prepare_file,
-    read_control,
-)
+from pipelines.delivery import Delivery, check_control, discover, read_control
+from pipelines.filecheck import ReadyFile, Refusal, collect_files, start_files, warm_up
 
 BATCH_COLUMNS = (
     ("_batch_id", "VARCHAR"),
@@ -95,15 +90,17 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _insert_sql(table: Table, ready: ReadyFile) -> str:
+def _insert_sql(table: Table, files: list[ReadyFile]) -> str:
+    """One INSERT over all files of the delivery: DuckDB reads them in parallel, in order."""
     columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in table.column_names) + "}"
     names = ", ".join(f'"{c}"' for c in table.column_names)
+    paths = "[" + ", ".join(_sql_str(str(f.readable)) for f in files) + "]"
     # header=true skips the delivered header, already compared with the register
     return (
-        f"INSERT INTO ods.{table.ods_name} SELECT {names}, $batch_id, $biz_date, $source_file, "
-        f"row_number() OVER () FROM read_csv({_sql_str(str(ready.readable))}, header = true, "
-        f"columns = {columns}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"strict_mode = true, null_padding = false, encoding = 'utf-8')"
+        f"INSERT INTO ods.{table.ods_name} SELECT {names}, $batch_id, $biz_date, filename, NULL "
+        f"FROM read_csv({paths}, header = true, columns = {columns}, auto_detect = false, "
+        f"delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        f"encoding = 'utf-8', filename = true)"
     )
 
 
@@ -143,99 +140,178 @@ def _record(con: duckdb.DuckDBPyConnection, delivery: Delivery, batch_id: str, c
 
 
 def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, batch_id: str,
-          prepared: list[Future[ReadyFile]]) -> int:
+          files: list[ReadyFile]) -> int:
     """Inside the caller's transaction: replace what this table/date held and insert every file."""
     biz_date = control.business_date
+    ods = f"ods.{table.ods_name}"
     if table.mode == "FULL":
-        con.execute(f"DELETE FROM ods.{table.ods_name}")
+        con.execute(f"DELETE FROM {ods}")
     else:
-        con.execute(f"DELETE FROM ods.{table.ods_name} WHERE _biz_date = ?", [biz_date])
-    total = 0
-    for future in prepared:
-        ready = future.result()  # raises the file's Refusal
-        params = {"batch_id": batch_id, "biz_date": biz_date, "source_file": ready.entry.name}
-        try:
-            inserted = con.execute(_insert_sql(table, ready), params).fetchone()[0]
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise Refusal(ready.entry.name, "csv", f"RFC 4180 CSV with {len(table.columns)} columns",
-                          first) from None
-        if inserted != ready.entry.rows:
-            raise Refusal(ready.entry.name, "rows", ready.entry.rows, inserted)
-        total += inserted
+        con.execute(f"DELETE FROM {ods} WHERE _biz_date = ?", [biz_date])
+    try:
+        con.execute(_insert_sql(table, files), {"batch_id": batch_id, "biz_date": biz_date})
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        culprit = next((f for f in files if str(f.readable) in message), files[0])
+        for f in files:
+            message = message.replace(str(f.readable), f.entry.name)
+        raise Refusal(culprit.entry.name, "csv", f"RFC 4180 CSV with {len(table.columns)} columns",
+                      message) from None
+    # Rows keep their order on insert, so each file's rows are one contiguous rowid range:
+    # the row number within the file follows from it (cheaper than numbering while reading).
+    con.execute("CREATE OR REPLACE TEMP TABLE _batch_files (path VARCHAR, name VARCHAR)")
+    con.executemany("INSERT INTO _batch_files VALUES (?, ?)", [[str(f.readable), f.entry.name] for f in files])
+    parts = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"SELECT b.name, min(t.rowid), max(t.rowid), count(*) FROM {ods} t "
+            f"JOIN _batch_files b ON t._source_file = b.path WHERE t._batch_id = ? GROUP BY b.name",
+            [batch_id]).fetchall()
+    }
+    for f in files:
+        first, last, count = parts.get(f.entry.name, (0, -1, 0))
+        if count != f.entry.rows:
+            raise Refusal(f.entry.name, "rows", f.entry.rows, count)
+        if last - first + 1 != count:
+            raise RuntimeError(f"{f.entry.name}: rows were not inserted in file order; cannot number them")
+    con.execute(
+        f"UPDATE {ods} SET _source_file = b.name, _row_number = {ods}.rowid - p.first_row + 1 "
+        f"FROM _batch_files b JOIN (SELECT _source_file AS path, min(rowid) AS first_row FROM {ods} "
+        f"WHERE _batch_id = $batch_id GROUP BY 1) p USING (path) "
+        f"WHERE {ods}._batch_id = $batch_id AND {ods}._source_file = b.path",
+        {"batch_id": batch_id},
+    )
+    con.execute("DROP TABLE _batch_files")
     # the rows of earlier batches that this one replaced are gone from ods
     con.execute(
         "UPDATE meta.batch SET superseded_by = ? WHERE system = ? AND table_name = ? AND status = 'loaded' "
         "AND superseded_by IS NULL AND batch_id <> ? AND (? = 'FULL' OR biz_date = ?)",
         [batch_id, table.system, table.code, batch_id, table.mode, biz_date],
     )
-    return total
+    return sum(f.entry.rows for f in files)
 
 
-def ingest_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery, register: Register,
-                    workdir: Path, before_commit: Callable[[], None] | None = None) -> Outcome:
-    """Verify and load one delivery in one transaction; record the outcome in meta.batch."""
+@dataclass
+class _Started:
+    """A delivery whose control file passed and whose data files are being checked."""
+
+    delivery: Delivery
+    batch_id: str
+    chk_md5: str
+    control: ControlFile
+    table: Table
+    tmp: tempfile.TemporaryDirectory
+    files: list[Future[ReadyFile]]
+    started: float
+
+    def base(self) -> dict:
+        return _base(self.delivery, self.batch_id)
+
+
+def _base(delivery: Delivery, batch_id: str) -> dict:
+    return {"batch_id": batch_id, "system": delivery.system, "table": delivery.table,
+            "biz_date": delivery.biz_date}
+
+
+def _refuse(con: duckdb.DuckDBPyConnection, delivery: Delivery, batch_id: str, chk_md5: str,
+            control: ControlFile | None, refusal: Refusal, started: float) -> Outcome:
+    con.begin()
+    _record(con, delivery, batch_id, chk_md5, control, "refused", refusal.rule, refusal.reason)
+    con.commit()
+    return Outcome(**_base(delivery, batch_id), status="refused", reason=refusal.reason,
+                   seconds=time.perf_counter() - started)
+
+
+def _start(con: duckdb.DuckDBPyConnection, delivery: Delivery, register: Register, workdir: Path,
+           pool: Executor | None) -> Outcome | _Started:
+    """Check the control file and start checking the data files; no data is written yet."""
     started = time.perf_counter()
     chk_md5 = delivery.chk_md5()
     batch_id = delivery.batch_id()
     done = _previous(con, batch_id)
-    base = {"batch_id": batch_id, "system": delivery.system, "table": delivery.table,
-            "biz_date": delivery.biz_date}
     if done and done[0] in ("loaded", "skipped"):
-        return Outcome(**base, status="unchanged", reason=f"already {done[0]}")
+        return Outcome(**_base(delivery, batch_id), status="unchanged", reason=f"already {done[0]}")
     control: ControlFile | None = None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-    futures: list[Future[ReadyFile]] = []
     try:
         control = read_control(delivery)
         table = check_control(delivery, control, register)
+    except Refusal as refusal:
+        return _refuse(con, delivery, batch_id, chk_md5, control, refusal, started)
+    tmp = tempfile.TemporaryDirectory(prefix="respool-", dir=workdir)
+    files = start_files(delivery.folder, control, table.column_names, Path(tmp.name), pool)
+    return _Started(delivery, batch_id, chk_md5, control, table, tmp, files, started)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, job: _Started,
+            before_commit: Callable[[], None] | None = None) -> Outcome:
+    """Load a started delivery in one transaction and record it; or record why not."""
+    delivery, batch_id, control, table = job.delivery, job.batch_id, job.control, job.table
+    try:
+        done = _previous(con, batch_id)  # the same delivery may have been loaded meanwhile
+        if done and done[0] in ("loaded", "skipped"):
+            return Outcome(**job.base(), status="unchanged", reason=f"already {done[0]}")
         current = _current_snapshot_date(con, table) if table.mode == "FULL" else None
         if current and control.business_date < current:
             reason = f"snapshot of {control.biz_date} is older than the loaded snapshot of {current:%Y%m%d}"
-            _record(con, delivery, batch_id, chk_md5, control, "skipped", "stale_snapshot", reason)
-            return Outcome(**base, status="skipped", reason=reason)
-        with tempfile.TemporaryDirectory(prefix="respool-", dir=workdir) as tmp:
-            # the next file is read and transcoded while DuckDB inserts the current one
-            futures = [pool.submit(prepare_file, delivery.folder, entry, control.encoding,
-                                   table.column_names, Path(tmp)) for entry in control.files]
-            con.begin()
-            try:
-                ensure_ods_table(con, table)
-                rows = _load(con, table, control, batch_id, futures)
-                _record(con, delivery, batch_id, chk_md5, control, "loaded", None, None)
-                if before_commit:
-                    before_commit()
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-            finally:
-                for f in futures:
-                    f.cancel()
-                pool.shutdown(wait=True)
-        return Outcome(**base, status="loaded", rows=rows, seconds=time.perf_counter() - started)
-    except Refusal as refusal:
+            _record(con, delivery, batch_id, job.chk_md5, control, "skipped", "stale_snapshot", reason)
+            return Outcome(**job.base(), status="skipped", reason=reason)
+        files = collect_files(job.files)
         con.begin()
-        _record(con, delivery, batch_id, chk_md5, control, "refused", refusal.rule, refusal.reason)
-        con.commit()
-        return Outcome(**base, status="refused", reason=refusal.reason,
-                       seconds=time.perf_counter() - started)
+        try:
+            ensure_ods_table(con, table)
+            rows = _load(con, table, control, batch_id, files)
+            _record(con, delivery, batch_id, job.chk_md5, control, "loaded", None, None)
+            if before_commit:
+                before_commit()
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return Outcome(**job.base(), status="loaded", rows=rows, seconds=time.perf_counter() - job.started)
+    except Refusal as refusal:
+        return _refuse(con, delivery, batch_id, job.chk_md5, control, refusal, job.started)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        wait(job.files)
+        job.tmp.cleanup()
+
+
+def ingest_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery, register: Register,
+                    workdir: Path, before_commit: Callable[[], None] | None = None,
+                    pool: Executor | None = None) -> Outcome:
+    """Verify and load one delivery in one transaction; record the outcome in meta.batch."""
+    job = _start(con, delivery, register, workdir, pool)
+    return job if isinstance(job, Outcome) else _finish(con, job, before_commit)
 
 
 def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Register,
            progress: Progress | None = None, workdir: Path | None = None,
            only: Callable[[Delivery], bool] | None = None) -> IngestReport:
-    """Load every complete delivery under the landing roots, oldest business date first."""
+    """Load every complete delivery under the landing roots, oldest business date first.
+
+    While DuckDB loads one delivery, the worker processes already check the next one's files.
+    """
     deliveries = [d for d in discover(landings, register) if only is None or only(d)]
     report = IngestReport()
     workdir = workdir or Path(tempfile.gettempdir())
-    for i, delivery in enumerate(deliveries, start=1):
-        outcome = ingest_delivery(con, delivery, register, workdir)
-        report.outcomes.append(outcome)
-        if progress:
-            detail = f"{outcome.rows:>10,} rows" if outcome.status == "loaded" else outcome.reason
-            progress(f"[{i}/{len(deliveries)}] {delivery.biz_date} {delivery.system}.{delivery.table:<13} "
-                     f"{outcome.status:<9} {detail}")
+    # data files are checked and transcoded on worker processes: the codecs hold the GIL
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _ in range(workers):
+            pool.submit(warm_up)
+        upcoming = _start(con, deliveries[0], register, workdir, pool) if deliveries else None
+        for i, delivery in enumerate(deliveries, start=1):
+            current = upcoming
+            upcoming = _start(con, deliveries[i], register, workdir, pool) if i < len(deliveries) else None
+            try:
+                outcome = current if isinstance(current, Outcome) else _finish(con, current)
+            except BaseException:
+                if isinstance(upcoming, _Started):
+                    wait(upcoming.files)
+                    upcoming.tmp.cleanup()
+                raise
+            report.outcomes.append(outcome)
+            if progress:
+                detail = f"{outcome.rows:>10,} rows" if outcome.status == "loaded" else outcome.reason
+                progress(f"[{i}/{len(deliveries)}] {delivery.biz_date} {delivery.system}.{delivery.table:<13} "
+                         f"{outcome.status:<9} {detail}  ({outcome.seconds:.1f} s)")
     return report

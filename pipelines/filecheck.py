@@ -1,0 +1,197 @@
+"""Checking one data file against its control-file entry, in one streaming pass.
+
+The pass measures bytes and md5, gunzips, decodes strictly in the declared encoding (an
+undecodable byte is reported by file and offset), compares the header with the register and,
+for GBK files, writes a UTF-8 copy for DuckDB. It runs on worker processes, so this module
+imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.contract import ControlFile, FileEntry
+
+CHUNK = 1 << 20
+_PY_CODEC = {"UTF-8": "utf-8", "GBK": "gbk"}
+
+
+class Refusal(Exception):
+    """A delivery broke a rule of the contract: the message names file, rule, expected and found."""
+
+    def __init__(self, file: str, rule: str, expected: object, found: object, detail: str = ""):
+        self.file, self.rule, self.expected, self.found, self.detail = file, rule, expected, found, detail
+        text = f"{file}: {rule}: expected {expected}, found {found}"
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+    def __reduce__(self):  # travels back from the worker processes that check files
+        return (Refusal, (self.file, self.rule, self.expected, self.found, self.detail))
+
+    @property
+    def reason(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class ReadyFile:
+    """A verified data file and the path DuckDB reads it from (a UTF-8 copy for GBK files)."""
+
+    entry: FileEntry
+    source: Path
+    readable: Path
+
+
+def start_files(folder: Path, control: ControlFile, columns: list[str], workdir: Path,
+                pool: Executor | None) -> list[Future[ReadyFile]]:
+    """Start checking every data file of a delivery, on the pool's worker processes if given."""
+    futures: list[Future[ReadyFile]] = []
+    for entry in control.files:
+        args = (folder, entry, control.encoding, columns, workdir)
+        if pool is not None:
+            futures.append(pool.submit(prepare_file, *args))
+            continue
+        done: Future[ReadyFile] = Future()
+        try:
+            done.set_result(prepare_file(*args))
+        except Refusal as exc:
+            done.set_exception(exc)
+        futures.append(done)
+    return futures
+
+
+def collect_files(futures: list[Future[ReadyFile]]) -> list[ReadyFile]:
+    """Wait for all checks; the first failing file in delivery order is the one reported."""
+    wait(futures)
+    return [f.result() for f in futures]
+
+
+def _raw_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+class _Gunzip:
+    """Streaming gunzip that also accepts concatenated gzip members."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            try:
+                out.append(self._d.decompress(data))
+            except zlib.error as exc:
+                raise Refusal(self.name, "gzip", "a valid gzip stream", f"corrupt data ({exc})") from None
+            data = self._d.unused_data
+            if data:
+                self._d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return b"".join(out)
+
+    def close(self) -> None:
+        if not self._d.eof:
+            raise Refusal(self.name, "gzip", "a complete gzip stream", "a truncated stream")
+
+
+def prepare_file(
+    folder: Path, entry: FileEntry, encoding: str, columns: list[str], workdir: Path
+) -> ReadyFile:
+    """One streaming pass over a data file: bytes, md5, gunzip, decode, header, UTF-8 copy.
+
+    DuckDB reads UTF-8 files (plain or gzip) directly, so only GBK files are written out again.
+    """
+    source = folder / entry.name
+    gz = entry.name.endswith(".gz")
+    transcode = encoding != "UTF-8"
+    gunzip = _Gunzip(entry.name) if gz else None
+    decoder = codecs.getincrementaldecoder(_PY_CODEC[encoding])(errors="strict")
+    md5, size, fed, newlines = hashlib.md5(), 0, 0, 0
+    header: str | None = None
+    head_buf = ""
+    target = workdir / (entry.name.removesuffix(".gz")) if transcode else source
+    out = target.open("w", encoding="utf-8", newline="") if transcode else None
+    problem: Refusal | None = None  # a damaged file is reported by its md5, the root cause
+    try:
+        for raw in _raw_chunks(source):
+            md5.update(raw)
+            size += len(raw)
+            if problem:
+                continue
+            try:
+                data = gunzip.feed(raw) if gunzip else raw
+                text = _decode(decoder, data, fed, newlines, entry.name, encoding)
+            except Refusal as exc:
+                problem = exc
+                continue
+            fed += len(data)
+            newlines += text.count("\n")
+            if header is None:
+                head_buf += text
+                if "\n" in head_buf or len(head_buf) > 1 << 16:
+                    header = head_buf.split("\n", 1)[0]
+            if out:
+                out.write(text)
+        if not problem:
+            try:
+                if gunzip:
+                    gunzip.close()
+                tail = _decode(decoder, b"", fed, newlines, entry.name, encoding, final=True)
+            except Refusal as exc:
+                problem = exc
+            else:
+                if out:
+                    out.write(tail)
+                if header is None:
+                    header = (head_buf + tail).split("\n", 1)[0]
+    finally:
+        if out:
+            out.close()
+    if size != entry.bytes:
+        raise Refusal(entry.name, "bytes", entry.bytes, size)
+    if md5.hexdigest() != entry.md5:
+        raise Refusal(entry.name, "md5", entry.md5, md5.hexdigest())
+    if problem:
+        raise problem
+    assert header is not None
+    found = next(csv.reader(io.StringIO(header.lstrip("\ufeff").rstrip("\r"))), [])
+    if found != columns:
+        raise Refusal(entry.name, "header", ",".join(columns), ",".join(found) or "(empty file)",
+                      column_diff(columns, found))
+    return ReadyFile(entry=entry, source=source, readable=target)
+
+
+def _decode(decoder: codecs.IncrementalDecoder, data: bytes, fed: int, newlines: int, name: str,
+            encoding: str, final: bool = False) -> str:
+    """Decode strictly; an undecodable byte is reported with its offset in the (unzipped) file."""
+    pending = len(decoder.getstate()[0])
+    try:
+        return decoder.decode(data, final=final)
+    except UnicodeDecodeError as exc:
+        buffered = exc.object
+        offset = fed - pending + exc.start
+        line = newlines + 1 + buffered[: exc.start].count(b"\n")
+        bad = buffered[exc.start : exc.start + 2].hex(" ")
+        raise Refusal(name, "encoding", f"{encoding} text",
+                      f"undecodable bytes {bad} at byte offset {offset}, line {line}") from None
+
+
+def column_diff(expected: list[str], found: list[str]) -> str:
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing or extra:
+        return f"missing {missing}, unexpected {extra}"
+    return "same columns in another order"
+
+
+def warm_up() -> None:
+    """Runs once on each worker so that process start-up overlaps other work."""
