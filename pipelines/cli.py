@@ -162,3 +162,7 @@ def summary(db: DbOption = None) -> None:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): speed and memory against the bare-DuckDB floor."""
