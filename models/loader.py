@@ -1,0 +1,144 @@
+"""Finding the SQL models, their metadata, and their dependencies (read from the SQL by sqlglot).
+
+A model is one SELECT in `models/<layer>/<name>.sql` with `<name>.yaml` beside it; it is
+materialised as table `<layer>.<name>`. Scalar and table macros shared by the models live in
+`models/macros/*.sql` and are created before the models are built.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import sqlglot
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlglot import exp
+
+MODELS_DIR = Path(__file__).parent
+LAYERS = ("stg", "dim", "dwd", "dws", "ads")  # build and display order; `ods` is the source
+LAYER_ZH = {"ods": "贴源层", "stg": "清洗层", "dim": "维度层", "dwd": "明细层", "dws": "汇总层", "ads": "应用层",
+            "quarantine": "隔离区"}
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ModelError(ValueError):
+    """A model cannot be loaded or built; the message names the file and, where known, the line."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None, col: int | None = None):
+        self.path, self.line, self.col = path, line, col
+        where = f"{path}" + (f":{line}" if line else "") + (f":{col}" if line and col else "")
+        super().__init__(f"{where}: {message}")
+
+
+class ColumnDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class QuarantineSpec(BaseModel):
+    """Rows of the model whose `reject_column` is not NULL go to `quarantine.<source>`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str  # the ODS table whose rows are cleansed here
+    reject_column: str = "_reject_reason"
+    latest_column: str = "_is_latest"
+
+
+class ModelMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name_zh: str = Field(min_length=1)
+    description_zh: str = Field(min_length=1)
+    description_en: str = Field(min_length=1)
+    grain: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    columns: dict[str, ColumnDoc] = Field(default_factory=dict)
+    quarantine: QuarantineSpec | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    layer: str
+    name: str
+    path: Path
+    sql: str
+    meta: ModelMeta
+    depends_on: frozenset[str] = field(default_factory=frozenset)  # "<schema>.<table>"
+
+    @property
+    def table(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+
+def _position(sql: str, offset: int) -> tuple[int, int]:
+    before = sql[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
+def parse_sql(path: Path, sql: str) -> exp.Expression:
+    """Parse a model's SQL; a syntax error names the file, line and column."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        raise ModelError(path, f"SQL syntax error: {first.get('description', exc)}",
+                         first.get("line"), first.get("col")) from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ModelError(path, "a model is exactly one SELECT statement")
+    return statements[0]
+
+
+def referenced_tables(tree: exp.Expression) -> set[str]:
+    """Schema-qualified tables the query reads (CTE names and table functions excluded)."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables = set()
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # table function or macro call
+        name = table.name.lower()
+        if not table.db and name in ctes:
+            continue
+        tables.add(f"{table.db.lower()}.{name}" if table.db else name)
+    return tables
+
+
+def load_model(path: Path) -> Model:
+    layer, name = path.parent.name, path.stem
+    if layer not in LAYERS:
+        raise ModelError(path, f"layer {layer!r} is not one of {', '.join(LAYERS)}")
+    if not _NAME_RE.match(name) or not name.startswith(f"{layer}_"):
+        raise ModelError(path, f"model name {name!r} must be snake_case and start with '{layer}_'")
+    sql = path.read_text(encoding="utf-8")
+    tree = parse_sql(path, sql)
+    meta_path = path.with_suffix(".yaml")
+    if not meta_path.exists():
+        raise ModelError(meta_path, "metadata file is missing (description, grain, owner, columns)")
+    try:
+        meta = ModelMeta.model_validate(yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ModelError(meta_path, problems) from None
+    unqualified = sorted(t for t in referenced_tables(tree) if "." not in t)
+    if unqualified:
+        raise ModelError(path, f"tables must be schema-qualified (ods.x, dwd.y): {unqualified}")
+    return Model(layer=layer, name=name, path=path, sql=sql, meta=meta,
+                 depends_on=frozenset(referenced_tables(tree)))
+
+
+def load_models(root: Path = MODELS_DIR) -> list[Model]:
+    """Every model under root, in dependency order (upstream first)."""
+    models = [load_model(p) for layer in LAYERS for p in sorted((root / layer).glob("*.sql"))]
+    by_table = {m.table: m for m in models}
+    graph = {m.table: {d for d in m.depends_on if d in by_table} for m in models}
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise ModelError(root, f"models depend on each other in a cycle: {' → '.join(exc.args[1])}") from None
+    return [by_table[t] for t in order]
+
+
+def macro_files(root: Path = MODELS_DIR) -> list[Path]:
+    return sorted((root / "macros").glob("*.sql"))
