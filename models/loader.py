@@ -1,8 +1,9 @@
 """Finding the SQL models, their metadata, and their dependencies (read from the SQL by sqlglot).
 
 A model is one SELECT in `models/<layer>/<name>.sql` with `<name>.yaml` beside it; it is
-materialised as table `<layer>.<name>`. Scalar and table macros shared by the models live in
-`models/macros/*.sql` and are created before the models are built.
+materialised as table `<layer>.<name>`. Scalar macros shared by the models (the cleansing and
+aging rules) live in `models/macros/*.sql` and are created before the models are built; table
+macros over the built tables (aging at any key date) live in `models/table_macros/*.sql`.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ class ColumnDoc(BaseModel):
 
 
 class QuarantineSpec(BaseModel):
-    """Rows of the model whose `reject_column` is not NULL go to `quarantine.<source>`."""
+    """A cleansing model: rows with a reason in `_reject_reason` go to `quarantine.<model>`.
+
+    The model keeps every delivered row of its ODS sources (named in `_ods_table`) and flags
+    the version of each key that wins in `_is_latest`, so the build can reconcile
+    rows in = kept + superseded + quarantined per ODS table.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    source: str  # the ODS table whose rows are cleansed here
-    reject_column: str = "_reject_reason"
-    latest_column: str = "_is_latest"
+    sources: list[str] = Field(min_length=1)  # ODS tables cleansed here, e.g. [bsid, bsad]
 
 
 class ModelMeta(BaseModel):
@@ -118,6 +122,10 @@ def load_model(path: Path) -> Model:
         raise ModelError(meta_path, "metadata file is missing (description, grain, owner, columns)")
     try:
         meta = ModelMeta.model_validate(yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ModelError(meta_path, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                         mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ModelError(meta_path, problems) from None
@@ -141,4 +149,10 @@ def load_models(root: Path = MODELS_DIR) -> list[Model]:
 
 
 def macro_files(root: Path = MODELS_DIR) -> list[Path]:
+    """Scalar macros (cleansing and aging rules), created before the models are built."""
     return sorted((root / "macros").glob("*.sql"))
+
+
+def table_macro_files(root: Path = MODELS_DIR) -> list[Path]:
+    """Table macros over the built tables (aging at any key date), created after the build."""
+    return sorted((root / "table_macros").glob("*.sql"))

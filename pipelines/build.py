@@ -16,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from models.loader import Model, ModelError, macro_files
+from catalog.register import load_reference
+from models.loader import Model, ModelError, macro_files, table_macro_files
+from pipelines.reference_data import load_reference_tables
 
 Progress = Callable[[str], None]
 _LINE_RE = re.compile(r"LINE (\d+):")
@@ -84,32 +86,36 @@ def create_macros(con: duckdb.DuckDBPyConnection, files: list[Path] | None = Non
             raise ModelError(path, str(exc).strip().splitlines()[0], int(m.group(1)) if m else None) from None
 
 
-def _reconcile(con: duckdb.DuckDBPyConnection, model: Model) -> Reconciliation:
+def _reconcile(con: duckdb.DuckDBPyConnection, model: Model) -> list[Reconciliation]:
     spec = model.meta.quarantine
     assert spec is not None
-    rows_in = con.execute(f"SELECT count(*) FROM ods.{spec.source}").fetchone()[0]
-    kept, superseded = con.execute(
-        f"SELECT count(*) FILTER (WHERE {spec.latest_column}), count(*) FILTER (WHERE NOT {spec.latest_column}) "
-        f"FROM {model.table} WHERE {spec.reject_column} IS NULL").fetchone()
-    quarantined = con.execute(f"SELECT count(*) FROM quarantine.{model.name}").fetchone()[0]
-    return Reconciliation(f"ods.{spec.source}", model.table, rows_in, kept, superseded, quarantined)
+    out = []
+    for source in spec.sources:
+        rows_in = con.execute(f"SELECT count(*) FROM ods.{source}").fetchone()[0]
+        kept, superseded, quarantined = con.execute(
+            f"SELECT count(*) FILTER (WHERE _reject_reason IS NULL AND _is_latest), "
+            f"count(*) FILTER (WHERE _reject_reason IS NULL AND NOT _is_latest), "
+            f"count(*) FILTER (WHERE _reject_reason IS NOT NULL) "
+            f"FROM {model.table} WHERE _ods_table = ?", [source]).fetchone()
+        out.append(Reconciliation(f"ods.{source}", model.table, rows_in, kept, superseded, quarantined))
+    return out
 
 
-def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[int, Reconciliation | None]:
+def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[int, list[Reconciliation]]:
     """Materialise one model (and its quarantine) in one transaction."""
     con.begin()
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
         # same line numbers as the file: the SELECT starts on the statement's first line
         con.execute(f"CREATE OR REPLACE TABLE {model.table} AS {model.sql}")
-        reconciliation = None
+        reconciliation: list[Reconciliation] = []
         if model.meta.quarantine:
-            spec = model.meta.quarantine
             con.execute(f"CREATE OR REPLACE TABLE quarantine.{model.name} AS SELECT * FROM {model.table} "
-                        f"WHERE {spec.reject_column} IS NOT NULL")
+                        f"WHERE _reject_reason IS NOT NULL")
             reconciliation = _reconcile(con, model)
-            if not reconciliation.balanced:
-                raise ModelError(model.path, f"rows do not reconcile for ods.{spec.source}: {reconciliation}")
+            unbalanced = [r for r in reconciliation if not r.balanced]
+            if unbalanced:
+                raise ModelError(model.path, f"rows do not reconcile: {unbalanced}")
         rows = con.execute(f"SELECT count(*) FROM {model.table}").fetchone()[0]
         con.commit()
     except duckdb.Error as exc:
@@ -122,9 +128,11 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[int, Reco
 
 
 def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progress | None = None,
-          select: set[str] | None = None) -> BuildReport:
+          select: set[str] | None = None, recon_tolerance: float = 0.01) -> BuildReport:
     """Build the models (all, or the selected tables) in the given dependency order."""
     con.execute(BUILD_DDL)
+    load_reference_tables(con, load_reference())
+    con.execute("SET VARIABLE recon_tolerance = ?", [recon_tolerance])
     create_macros(con)
     report = BuildReport()
     broken: set[str] = set()
@@ -139,8 +147,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progres
             try:
                 rows, reconciliation = build_model(con, model)
                 result = ModelResult(model.table, "built", rows, time.perf_counter() - started)
-                if reconciliation:
-                    report.reconciliations.append(reconciliation)
+                report.reconciliations.extend(reconciliation)
             except ModelError as exc:
                 result = ModelResult(model.table, "failed", seconds=time.perf_counter() - started, error=str(exc))
                 broken.add(model.table)
@@ -150,6 +157,8 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progres
         if progress:
             detail = f"{result.rows:>10,} rows" if result.status == "built" else result.error
             progress(f"[{i}/{len(chosen)}] {model.table:<32} {result.status:<7} {detail}  ({result.seconds:.1f} s)")
+    if not broken:
+        create_macros(con, table_macro_files())  # they read the tables just built
     if report.reconciliations:
         con.executemany(
             "INSERT INTO meta.cleansing_reconciliation VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
