@@ -96,7 +96,7 @@ def _reconcile(con: duckdb.DuckDBPyConnection, model: Model) -> list[Reconciliat
             f"SELECT count(*) FILTER (WHERE _reject_reason IS NULL AND _is_latest), "
             f"count(*) FILTER (WHERE _reject_reason IS NULL AND NOT _is_latest), "
             f"count(*) FILTER (WHERE _reject_reason IS NOT NULL) "
-            f"FROM {model.table} WHERE _ods_table = ?", [source]).fetchone()
+            f"FROM {model.table} WHERE lower(_ods_table) = lower(?)", [source]).fetchone()
         out.append(Reconciliation(f"ods.{source}", model.table, rows_in, kept, superseded, quarantined))
     return out
 

@@ -19,8 +19,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="respool — 应收应付资源池 (AR/AP resource pool) pipeline")
 register_app = typer.Typer(no_args_is_help=True, help="回流表清单 the return-table register")
 app.add_typer(register_app, name="register")
-console = Console()
-err = Console(stderr=True)
+# wide tables stay readable when the output goes to a file or a pipe
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 DbOption = Annotated[Path | None, typer.Option(
     "--db", help="DuckDB file (default $RESPOOL_DB, else data/respool.duckdb)", show_default=False)]
@@ -158,6 +159,197 @@ def summary(db: DbOption = None) -> None:
         for r in refused:
             out.add_row(r.biz_date, f"{r.system}.{r.table}", r.rule, r.reason)
         console.print(out)
+
+
+def _open(db: Path | None, read_only: bool = False):
+    from pipelines.db import connect
+
+    path = db or config.default_db()
+    try:
+        return connect(path, read_only=read_only)
+    except (FileNotFoundError, OSError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def build(
+    db: DbOption = None,
+    select: Annotated[list[str] | None, typer.Option(help="build only these tables, e.g. dwd.dwd_ar_item")] = None,
+    tolerance: Annotated[float, typer.Option(help="ERP-YX reconciliation tolerance (CNY)")] = 0.01,
+) -> None:
+    """Materialise every model in dependency order; print the cleansing reconciliation."""
+    from models.loader import ModelError, load_models
+    from pipelines.build import build as run_build
+
+    try:
+        models = load_models()
+    except ModelError as exc:
+        err.print(f"[red]模型有误 model error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    con = _open(db)
+    try:
+        report = run_build(con, models, progress=_progress, select=set(select) if select else None,
+                           recon_tolerance=tolerance)
+    finally:
+        con.close()
+    out = RichTable(title="清洗对账 Cleansing reconciliation: rows in = kept + superseded + quarantined")
+    for col in ("ODS 表", "清洗模型 model", "输入 in", "保留 kept", "被替代 superseded", "隔离 quarantined", "平衡"):
+        out.add_column(col, justify="right" if col[0] in "输保被隔" else "left")
+    for r in report.reconciliations:
+        out.add_row(r.ods_table, r.model, f"{r.rows_in:,}", f"{r.kept:,}", f"{r.superseded:,}",
+                    f"{r.quarantined:,}", "✓" if r.balanced else "✗")
+    console.print(out)
+    built = sum(r.status == "built" for r in report.results)
+    console.print(f"{built}/{len(report.results)} models built")
+    for r in report.failed:
+        console.print(f"[red]{r.status}[/red] {r.model}: {r.error}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def aging(
+    ledger: Annotated[str, typer.Option(help="ar (应收) or ap (应付)")] = "ar",
+    as_of: Annotated[str, typer.Option("--as-of", help="key date YYYY-MM-DD")] = "",
+    basis: Annotated[str, typer.Option(help="due (到期日) or posting (过账日)")] = "due",
+    by: Annotated[str, typer.Option(help="company, or customer/vendor/partner")] = "company",
+    fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+    drill: Annotated[tuple[str, str] | None, typer.Option(help="BUKRS BUCKET: list the items behind a figure")] = None,
+    partner: Annotated[str | None, typer.Option(help="with --drill: only this customer/vendor")] = None,
+    db: DbOption = None,
+) -> None:
+    """Aging at any key date (open ordinary items), or the items behind one figure."""
+    from models.pool import LEDGERS, aging_items
+    from models.pool import aging as run_aging
+
+    if ledger not in LEDGERS:
+        raise typer.BadParameter("--ledger must be ar or ap")
+    if basis not in ("due", "posting"):
+        raise typer.BadParameter("--basis must be due or posting")
+    if by not in ("company", "customer", "vendor", "partner"):
+        raise typer.BadParameter("--by must be company, customer, vendor or partner")
+    if fmt not in ("table", "csv"):
+        raise typer.BadParameter("--format must be table or csv")
+    key_date = _parse_day(as_of) if as_of else date.today()
+    partner_col = LEDGERS[ledger][1]
+    con = _open(db, read_only=True)
+    try:
+        if drill:
+            items = aging_items(con, ledger, key_date, basis, drill[0], drill[1], partner)
+        else:
+            rows = run_aging(con, ledger, key_date, basis, by_partner=by != "company")
+    finally:
+        con.close()
+    if drill:
+        header = ["bukrs", partner_col, "gjahr", "belnr", "buzei", "hkont", "blart", "budat", "net_due_date",
+                  "days_past_due", "days_since_posting", "bucket", "amount_lc"]
+        total = sum((i[-1] for i in items), 0)
+        if fmt == "csv":
+            print(",".join(header))
+            for i in items:
+                print(",".join("" if v is None else (f"{v:.2f}" if k == "amount_lc" else str(v))
+                               for k, v in zip(header, i, strict=True)))
+            return
+        out = RichTable(title=f"{'应收' if ledger == 'ar' else '应付'}账龄明细 {drill[0]} {drill[1]} @ {key_date} ({basis})")
+        for col in header:
+            out.add_column(col, justify="right" if col == "amount_lc" else "left")
+        for i in items:
+            out.add_row(*["" if v is None else (f"{v:,.2f}" if k == "amount_lc" else str(v))
+                          for k, v in zip(header, i, strict=True)])
+        console.print(out)
+        console.print(f"{len(items)} items, 合计 total {total:,.2f}")
+        return
+    cols = ["bukrs", *([partner_col] if by != "company" else []), "bucket", "amount_lc"]
+    if fmt == "csv":
+        print(",".join(cols))
+        for r in rows:
+            values = [r.bukrs, *([r.partner] if by != "company" else []), r.bucket, f"{r.amount_lc:.2f}"]
+            print(",".join(values))
+        return
+    out = RichTable(title=f"{'应收' if ledger == 'ar' else '应付'}账龄 aging @ {key_date}, basis {basis}")
+    for col in [*cols, "items"]:
+        out.add_column(col, justify="right" if col in ("amount_lc", "items") else "left")
+    for r in rows:
+        out.add_row(r.bukrs, *([r.partner or ""] if by != "company" else []), r.bucket, f"{r.amount_lc:,.2f}",
+                    str(r.item_count))
+    console.print(out)
+    console.print(f"合计 total {sum(r.amount_lc for r in rows):,.2f}")
+
+
+@app.command()
+def voucher(
+    bukrs: Annotated[str, typer.Argument(help="company code")],
+    gjahr: Annotated[str, typer.Argument(help="fiscal year")],
+    belnr: Annotated[str, typer.Argument(help="document number")],
+    db: DbOption = None,
+) -> None:
+    """凭证穿透: a document's header and all its lines."""
+    from models.pool import voucher as find_voucher
+
+    con = _open(db, read_only=True)
+    try:
+        v = find_voucher(con, bukrs, gjahr, belnr)
+    finally:
+        con.close()
+    if v.header is None and not v.lines:
+        err.print(f"[red]凭证不存在 no document {bukrs}/{gjahr}/{belnr}[/red]")
+        raise typer.Exit(1)
+    if v.header is None:
+        console.print(f"[yellow]凭证抬头缺失 header (BKPF) missing for {bukrs}/{gjahr}/{belnr}[/yellow]")
+    else:
+        h = v.header
+        console.print(f"[bold]凭证 {h['bukrs']}/{h['gjahr']}/{h['belnr']}[/bold]  类型 {h['blart']}  "
+                      f"凭证日期 {h['bldat']}  过账日期 {h['budat']}  期间 {h['monat']}  {h['tcode']}  "
+                      f"{h['usnam']}  {h['bktxt'] or ''}", highlight=False)
+        if v.reversal_partner:
+            p = v.reversal_partner
+            role = "被冲销 reversed by" if not h["is_reversal"] else "冲销 reverses"
+            console.print(f"{role} {p['bukrs']}/{p['gjahr']}/{p['belnr']} ({p['blart']}, {p['budat']})")
+    out = RichTable()
+    cols = ["buzei", "bschl", "koart", "shkzg", "hkont", "account_name_zh", "kunnr", "lifnr", "umskz",
+            "amount_lc", "sgtxt", "zfbdt", "zterm", "augdt", "augbl"]
+    for col in cols:
+        out.add_column(col, justify="right" if col == "amount_lc" else "left")
+    for line in v.lines:
+        out.add_row(*["" if line[c] is None else (f"{line[c]:,.2f}" if c == "amount_lc" else str(line[c]))
+                      for c in cols])
+    console.print(out)
+    state = "平衡 balanced" if v.balance == 0 else f"[red]不平衡 unbalanced by {v.balance:,.2f}[/red]"
+    console.print(f"{len(v.lines)} lines, {state}")
+
+
+@app.command()
+def recon(
+    tolerance: Annotated[float, typer.Option(help="largest difference accepted (CNY)")] = 0.01,
+    fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+    db: DbOption = None,
+) -> None:
+    """营销-财务对账 ERP vs YX receivables per company and month; exits 1 beyond the tolerance."""
+    from models.pool import reconciliation
+
+    con = _open(db, read_only=True)
+    try:
+        rows = reconciliation(con)
+    finally:
+        con.close()
+    over = [r for r in rows if abs(r["difference"]) > tolerance]
+    cols = ["bukrs", "bill_month", "yx_billed", "erp_posted", "difference", "yx_bills", "erp_documents", "status"]
+    if fmt == "csv":
+        print(",".join(cols))
+        for r in rows:
+            print(",".join(str(r[c]) for c in cols))
+    else:
+        out = RichTable(title=f"营销-财务应收对账 ERP vs YX (tolerance {tolerance:.2f})")
+        for col in cols:
+            out.add_column(col, justify="right" if col in cols[2:7] else "left")
+        for r in rows:
+            style = "red" if abs(r["difference"]) > tolerance else None
+            out.add_row(*[f"{r[c]:,.2f}" if c in cols[2:5] else str(r[c]) for c in cols], style=style)
+        console.print(out)
+        console.print(f"{len(rows)} company-months, {len(over)} beyond tolerance")
+    if over:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover
