@@ -86,6 +86,27 @@ def create_macros(con: duckdb.DuckDBPyConnection, files: list[Path] | None = Non
             raise ModelError(path, str(exc).strip().splitlines()[0], int(m.group(1)) if m else None) from None
 
 
+def create_table_macros(con: duckdb.DuckDBPyConnection) -> list[Path]:
+    """Create the table macros whose tables exist; returns the files still waiting for tables."""
+    import sqlglot
+
+    from models.loader import referenced_tables
+
+    existing = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    waiting = []
+    for path in table_macro_files():
+        needed = set()
+        for statement in sqlglot.parse(path.read_text(encoding="utf-8"), read="duckdb"):
+            if statement is not None:
+                needed |= {t for t in referenced_tables(statement) if "." in t}  # not the macro itself
+        if needed <= existing:
+            create_macros(con, [path])
+        else:
+            waiting.append(path)
+    return waiting
+
+
 def _reconcile(con: duckdb.DuckDBPyConnection, model: Model) -> list[Reconciliation]:
     spec = model.meta.quarantine
     assert spec is not None
@@ -105,7 +126,7 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[int, list
     """Materialise one model (and its quarantine) in one transaction."""
     con.begin()
     try:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}; CREATE SCHEMA IF NOT EXISTS quarantine")
         # same line numbers as the file: the SELECT starts on the statement's first line
         con.execute(f"CREATE OR REPLACE TABLE {model.table} AS {model.sql}")
         reconciliation: list[Reconciliation] = []
@@ -157,8 +178,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progres
         if progress:
             detail = f"{result.rows:>10,} rows" if result.status == "built" else result.error
             progress(f"[{i}/{len(chosen)}] {model.table:<32} {result.status:<7} {detail}  ({result.seconds:.1f} s)")
-    if not broken:
-        create_macros(con, table_macro_files())  # they read the tables just built
+    create_table_macros(con)  # they read the tables just built
     if report.reconciliations:
         con.executemany(
             "INSERT INTO meta.cleansing_reconciliation VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",

@@ -93,3 +93,43 @@ def test_instance_config_serialises_duckdb_writers(tmp_path):
     import yaml
 
     assert yaml.safe_load(text)["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_model_assets_follow_the_sql_dependencies():
+    from pipelines.definitions import model_assets
+
+    graph = defs.resolve_asset_graph()
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["dwd", "dwd_fi_voucher_item"])).parent_keys}
+    assert parents == {"dwd/dwd_fi_voucher_header", "stg/stg_bseg"}
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey(["stg", "stg_ar_item"])).parent_keys} == {
+        "ods/bsid", "ods/bsad"}
+    groups = {next(iter(a.specs)).group_name for a in model_assets}
+    assert groups == {"ref", "stg", "dim", "dwd", "dws", "ads"}
+
+
+def test_materialise_the_pool_in_process(tmp_path):
+    from pipelines.db import connect
+    from pipelines.definitions import model_assets
+    from pipelines.ingest import ingest
+    from tests.pool_scenario import deliver_scenario
+
+    landing = tmp_path / "landing"
+    deliver_scenario(landing, register)
+    db = tmp_path / "d.duckdb"
+    con = connect(db)
+    assert not ingest(con, [landing], register).refused
+    con.close()
+    resource = RespoolResource(db_path=str(db), landing=str(landing))
+    result = dg.materialize(model_assets, resources={"respool": resource})
+    assert result.success
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert meta["dwd/dwd_ar_item"]["dagster/row_count"].value == 7
+    assert meta["stg/stg_bseg"]["reconciliation ods.bseg"].value == (
+        "in 20 = kept 16 + superseded 2 + quarantined 2")
+    schema = meta["dwd/dwd_ar_item"]["dagster/column_schema"].value
+    net_due = next(c for c in schema.columns if c.name == "net_due_date")
+    assert net_due.description == "净到期日 (Net due date by the contract's rule)"
+    con = connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM ar_aging(DATE '2026-10-26', 'due')").fetchone()[0] == 3
+    con.close()

@@ -1,0 +1,104 @@
+"""One Dagster asset per SQL model (group = layer), with dependencies read from the SQL.
+
+Models are not partitioned: each rebuilds its whole table from everything delivered so far.
+The reference data (catalog/reference.yaml) is an asset of its own, `ref/reference_data`.
+"""
+
+import dagster as dg
+
+from catalog.register import load_reference
+from models.loader import LAYER_ZH, Model
+from pipelines.build import build_model, create_macros, create_table_macros
+from pipelines.ods_assets import DUCKDB_POOL
+from pipelines.reference_data import load_reference_tables
+from pipelines.resources import RespoolResource
+
+REFERENCE_KEY = dg.AssetKey(["ref", "reference_data"])
+
+
+def model_asset_key(table: str) -> dg.AssetKey:
+    schema, name = table.split(".", 1)
+    return dg.AssetKey([schema, name])
+
+
+def _dep_key(table: str) -> dg.AssetKey:
+    return REFERENCE_KEY if table.startswith("ref.") else model_asset_key(table)
+
+
+def model_column_schema(con_columns: list[tuple[str, str]], model: Model) -> dg.TableSchema:
+    docs = model.meta.columns
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name=name, type=dtype,
+                       description=f"{docs[name].zh} ({docs[name].en})" if name in docs else None)
+        for name, dtype in con_columns
+    ])
+
+
+def _build_model_asset(model: Model) -> dg.AssetsDefinition:
+    meta = model.meta
+
+    @dg.asset(
+        key=model_asset_key(model.table),
+        group_name=model.layer,
+        deps=sorted({_dep_key(t) for t in model.depends_on}, key=lambda k: k.to_user_string()),
+        description=f"{meta.name_zh} — {meta.description_zh}\n\n{meta.description_en}\n\n粒度 grain: {meta.grain}",
+        pool=DUCKDB_POOL,
+        kinds={"duckdb", "sql"},
+        tags={"layer": model.layer},
+        metadata={
+            "dagster/table_name": model.table,
+            "中文名 name": meta.name_zh,
+            "层 layer": f"{LAYER_ZH.get(model.layer, model.layer)} ({model.layer})",
+            "粒度 grain": meta.grain,
+            "责任人 owner": meta.owner,
+            "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
+            "源文件 file": str(model.path.relative_to(model.path.parents[2])),
+        },
+    )
+    def _asset(context: dg.AssetExecutionContext, respool: RespoolResource) -> dg.MaterializeResult:
+        con = respool.connect()
+        try:
+            create_macros(con)
+            rows, reconciliation = build_model(con, model)
+            create_table_macros(con)
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [model.layer, model.name]).fetchall()
+        finally:
+            con.close()
+        metadata: dict = {
+            "dagster/row_count": rows,
+            "dagster/column_schema": model_column_schema(columns, model),
+        }
+        for r in reconciliation:
+            metadata[f"reconciliation {r.ods_table}"] = (
+                f"in {r.rows_in} = kept {r.kept} + superseded {r.superseded} + quarantined {r.quarantined}")
+        context.log.info(f"{model.table}: {rows} rows")
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _asset
+
+
+@dg.asset(
+    key=REFERENCE_KEY,
+    group_name="ref",
+    description="省公司参考数据 — 机构、公司代码、供电单位映射（catalog/reference.yaml）\n\n"
+                "The province's reference data: organisations, company codes, supply units.",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb", "yaml"},
+)
+def reference_data(respool: RespoolResource) -> dg.MaterializeResult:
+    reference = load_reference()
+    con = respool.connect()
+    try:
+        load_reference_tables(con, reference)
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={"organisations": len(reference.organisations),
+                                          "company_codes": len(reference.companies),
+                                          "supply_units": len(reference.supply_units)})
+
+
+def build_model_assets(models: list[Model]) -> list[dg.AssetsDefinition]:
+    return [reference_data, *(_build_model_asset(m) for m in models)]
