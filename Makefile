@@ -25,7 +25,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	rm -rf $(RESPOOL_LANDING)
 	$(BIN)/respool generate --out $(RESPOOL_LANDING) --days $(DAYS) --scale $(SCALE) --seed $(SEED)
+	@# the sample carries damaged deliveries on purpose: ingest exits 1 after loading the good ones
 	-$(BIN)/respool ingest --landing $(RESPOOL_LANDING) --landing $(RESPOOL_LANDING)/redelivery --db $(RESPOOL_DB)
+	$(BIN)/respool build --db $(RESPOOL_DB)
 	$(BIN)/respool summary --db $(RESPOOL_DB)
 
 lint: $(STAMP)

@@ -134,14 +134,14 @@ def ingest(
 @app.command()
 def summary(db: DbOption = None) -> None:
     """Per table: batches and rows loaded, and refused deliveries with their reasons."""
-    from pipelines.db import connect
-    from pipelines.summary import refused_deliveries, table_summaries
+    from pipelines.summary import pool_summary, refused_deliveries, table_summaries
 
     db = db or config.default_db()
-    con = connect(db, read_only=True)
+    con = _open(db, read_only=True)
     try:
         tables = table_summaries(con, load_register())
         refused = refused_deliveries(con)
+        pool = pool_summary(con)
     finally:
         con.close()
     out = RichTable(title=f"回流数据加载汇总 Ingest summary — {db}")
@@ -159,6 +159,29 @@ def summary(db: DbOption = None) -> None:
         for r in refused:
             out.add_row(r.biz_date, f"{r.system}.{r.table}", r.rule, r.reason)
         console.print(out)
+    if pool is not None:
+        _print_pool(pool)
+
+
+def _print_pool(pool) -> None:
+    out = RichTable(title=f"应收应付资源池 AR/AP resource pool — 未清 open at {pool.key_date}")
+    for col in ("", "未清项目 open items", "普通项目 ordinary", "特殊总账 special G/L"):
+        out.add_column(col, justify="right" if col else "left")
+    for name, n, ordinary, special in pool.ledgers:
+        out.add_row(name, f"{n:,}", f"{ordinary:,.2f}", f"{special:,.2f}")
+    console.print(out)
+    out = RichTable(title=f"账龄（到期日口径）aging by due date at {pool.key_date}")
+    for col in ("", "账龄段 bucket", "金额 amount"):
+        out.add_column(col, justify="right" if col.startswith("金额") else "left")
+    for name, bucket, amount in pool.aging:
+        out.add_row(name, bucket, f"{amount:,.2f}")
+    console.print(out)
+    console.print(f"营销-财务对账 ERP vs YX: {pool.recon_rows} company-months, {len(pool.recon)} beyond tolerance")
+    for bukrs, month, yx, erp, diff, status in pool.recon:
+        console.print(f"  [red]{bukrs} {month}[/red] YX {yx:,.2f} ERP {erp:,.2f} 差异 {diff:,.2f}  {status}",
+                      highlight=False)
+    if pool.quarantined:
+        console.print("隔离区 quarantine: " + "; ".join(f"{t} {reason} ×{n}" for t, reason, n in pool.quarantined))
 
 
 def _open(db: Path | None, read_only: bool = False):

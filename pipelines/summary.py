@@ -70,3 +70,43 @@ def refused_deliveries(con: duckdb.DuckDBPyConnection) -> list[RefusedDelivery]:
     ).fetchall()
     return [RefusedDelivery(s, t, d, rule, reason + ("  [已由重发补齐 made good by a re-delivery]" if ok else ""))
             for s, t, d, rule, reason, ok in rows]
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    key_date: str
+    ledgers: list[tuple[str, int, object, object]]  # ledger, open items, ordinary amount, special G/L amount
+    aging: list[tuple[str, str, object]]             # ledger, bucket, amount (due basis, all companies)
+    recon: list[tuple[str, str, object, object, object, str]]  # rows beyond tolerance
+    recon_rows: int
+    quarantined: list[tuple[str, str, int]]          # model, reason, rows
+
+
+def pool_summary(con: duckdb.DuckDBPyConnection, tolerance: float = 0.01) -> PoolSummary | None:
+    """AR/AP totals at the last business date, aging by bucket, reconciliation exceptions."""
+    have = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    if not {"dwd.dwd_ar_item", "dwd.dwd_ap_item", "ads.ads_ar_recon_yx"} <= have:
+        return None
+    key_date = con.execute("SELECT max(_biz_date) FROM dwd.dwd_fi_voucher_item").fetchone()[0]
+    ledgers = []
+    for name, table in (("应收 AR", "dwd.dwd_ar_item"), ("应付 AP", "dwd.dwd_ap_item")):
+        ledgers.append((name, *con.execute(
+            f"SELECT count(*), coalesce(sum(amount_lc) FILTER (WHERE NOT is_special_gl), 0), "
+            f"coalesce(sum(amount_lc) FILTER (WHERE is_special_gl), 0) FROM {table} "
+            f"WHERE is_open_at(budat, augdt, ?)", [key_date]).fetchone()))
+    aging = []
+    for name, macro in (("应收 AR", "ar_aging"), ("应付 AP", "ap_aging")):
+        aging += [(name, b, a) for b, a in con.execute(
+            f"SELECT bucket, sum(amount_lc) FROM {macro}(?, 'due') GROUP BY bucket "
+            f"ORDER BY aging_bucket_order(bucket)", [key_date]).fetchall()]
+    recon = con.execute(
+        "SELECT bukrs, bill_month, yx_billed, erp_posted, difference, status FROM ads.ads_ar_recon_yx "
+        "WHERE abs(difference) > ? ORDER BY bukrs, bill_month", [tolerance]).fetchall()
+    recon_rows = con.execute("SELECT count(*) FROM ads.ads_ar_recon_yx").fetchone()[0]
+    quarantined = []
+    for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                "WHERE table_schema = 'quarantine' ORDER BY 1").fetchall():
+        quarantined += [(table, reason, n) for reason, n in con.execute(
+            f"SELECT _reject_reason, count(*) FROM quarantine.{table} GROUP BY 1 ORDER BY 1").fetchall()]
+    return PoolSummary(str(key_date), ledgers, aging, recon, recon_rows, quarantined)
