@@ -252,6 +252,8 @@ def _finish(con: duckdb.DuckDBPyConnection, job: _Started,
             return Outcome(**job.base(), status="unchanged", reason=f"already {done[0]}")
         current = _current_snapshot_date(con, table) if table.mode == "FULL" else None
         if current and control.business_date < current:
+            if done and done[0] == "refused":  # refused when it was current: keep that record as it is
+                return Outcome(**job.base(), status="refused", reason=done[1] or "")
             reason = f"snapshot of {control.biz_date} is older than the loaded snapshot of {current:%Y%m%d}"
             _record(con, delivery, batch_id, job.chk_md5, control, "skipped", "stale_snapshot", reason)
             return Outcome(**job.base(), status="skipped", reason=reason)

@@ -138,3 +138,19 @@ def test_files_of_a_loaded_delivery_stay_where_they_are(con, tmp_path: Path, reg
     before = sorted(p.name for p in (landing / DAY3).iterdir())
     ingest(con, [landing], register)
     assert sorted(p.name for p in (landing / DAY3).iterdir()) == before
+
+
+def test_a_refused_snapshot_stays_refused_once_a_newer_one_is_loaded(con, tmp_path, register):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300"))
+    chk = landing / DAY1 / "ERP_T001_20261026.chk"
+    chk.write_text(chk.read_text().replace("|rows=1|", "|rows=5|"), encoding="utf-8")
+    assert ingest(con, [landing], register).refused
+    deliver(landing, register, "T001", DAY2, t001_rows("3300", "3301"))
+    first = ingest(con, [landing], register)
+    assert [o.status for o in first.outcomes] == ["refused", "loaded"]
+    before = _all_fingerprints(con)
+    again = ingest(con, [landing], register)
+    assert [o.status for o in again.outcomes] == ["refused", "unchanged"]
+    assert "rows: expected 5, found 1" in again.outcomes[0].reason
+    assert _all_fingerprints(con) == before

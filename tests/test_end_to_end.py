@@ -1,0 +1,145 @@
+"""generate → ingest → build on a fresh database, checked against the control files and the
+generator's manifest of deliberate defects (not against the code under test)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from catalog.contract import parse_control
+from models.loader import load_models
+from pipelines.build import build
+from pipelines.config import landing_roots
+from pipelines.db import connect
+from pipelines.delivery import discover
+from pipelines.ingest import ingest
+from sample_data.generator import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, register):
+    tmp = tmp_path_factory.mktemp("e2e")
+    landing = tmp / "landing"
+    manifest = generate(landing, days=7, scale=0.05, seed=11)
+    con = connect(tmp / "e2e.duckdb")
+    report = ingest(con, landing_roots(landing), register)
+    built = build(con, load_models())
+    yield landing, manifest, con, report, built
+    con.close()
+
+
+def _defects(manifest: dict, kind: str) -> list[dict]:
+    return [d for d in manifest["defects"] if d["kind"] == kind]
+
+
+def test_exactly_the_damaged_deliveries_are_refused(run):
+    _, manifest, _, report, _ = run
+    damaged = {(d["table"], d["biz_date"]) for kind in ("md5_mismatch", "row_count_mismatch", "wrong_encoding")
+               for d in _defects(manifest, kind)}
+    assert len(damaged) == 3
+    assert {(o.table, o.biz_date) for o in report.refused} == damaged
+    for o in report.refused:
+        assert o.reason.split(":")[0].endswith((".csv", ".csv.gz"))
+
+
+def test_loaded_rows_match_the_control_files(run, register):
+    landing, _, con, _, _ = run
+    current = {r[0] for r in con.execute(
+        "SELECT batch_id FROM meta.batch WHERE status = 'loaded' AND superseded_by IS NULL").fetchall()}
+    expected: dict[str, int] = {}
+    counted: set[str] = set()  # an identical re-delivery is the same batch: count it once
+    for d in discover(landing_roots(landing), register):
+        if d.batch_id() in current and d.batch_id() not in counted:
+            counted.add(d.batch_id())
+            table = register.table(d.table).ods_name
+            expected[table] = expected.get(table, 0) + parse_control(d.chk_path.read_text()).rows
+    for table, rows in expected.items():
+        assert con.execute(f"SELECT count(*) FROM ods.{table}").fetchone()[0] == rows, table
+    assert len(expected) == 11
+
+
+def test_nothing_is_lost_for_the_wrong_encoding(run):
+    _, manifest, con, _, _ = run
+    (defect,) = _defects(manifest, "wrong_encoding")
+    biz_date = f"{defect['biz_date'][:4]}-{defect['biz_date'][4:6]}-{defect['biz_date'][6:]}"
+    assert con.execute("SELECT count(*) FROM ods.a_rcvbl_flow WHERE _biz_date = ?", [biz_date]).fetchone()[0] > 0
+
+
+def test_every_model_builds_and_reconciles(run):
+    _, _, _, _, built = run
+    assert not built.failed
+    assert built.reconciliations and all(r.balanced for r in built.reconciliations)
+
+
+def test_ar_open_at_the_last_day_equals_the_last_bsid_snapshot(run):
+    _, _, con, _, _ = run
+    last_day = con.execute("SELECT max(_biz_date) FROM ods.bsid").fetchone()[0]
+    delivered = con.execute(
+        "SELECT sum(CASE SHKZG WHEN 'S' THEN DMBTR::DECIMAL(18, 2) ELSE -DMBTR::DECIMAL(18, 2) END) "
+        "FROM ods.bsid").fetchone()[0]
+    quarantined = con.execute(
+        "SELECT coalesce(sum(signed_amount(dmbtr, shkzg)), 0) FROM quarantine.stg_ar_item "
+        "WHERE _ods_table = 'BSID'").fetchone()[0]
+    pool = con.execute("SELECT sum(amount_lc) FROM dwd.dwd_ar_item WHERE is_open_at(budat, augdt, ?)",
+                       [last_day]).fetchone()[0]
+    assert pool == delivered - quarantined
+    same_via_macro = con.execute(
+        "SELECT sum(amount_lc) FROM ar_aging(?, 'due')", [last_day]).fetchone()[0] + con.execute(
+        "SELECT coalesce(sum(amount_lc), 0) FROM ar_special_gl(?)", [last_day]).fetchone()[0]
+    assert same_via_macro == pool
+
+
+def test_vouchers_balance_except_the_one_unbalanced_on_purpose(run):
+    _, manifest, con, _, _ = run
+    (defect,) = _defects(manifest, "unbalanced_voucher")
+    doc = defect["document"]
+    unbalanced = con.execute(
+        """
+        SELECT i.bukrs, i.belnr, i.gjahr, sum(i.amount_lc)
+        FROM dwd.dwd_fi_voucher_item i
+        WHERE i.has_header
+          AND NOT EXISTS (SELECT 1 FROM quarantine.stg_bseg q      -- a line that could not be cleansed
+                          WHERE q.bukrs = i.bukrs AND q.belnr = i.belnr AND q.gjahr = i.gjahr)
+        GROUP BY ALL HAVING sum(i.amount_lc) <> 0
+        """).fetchall()
+    assert [(b, n, g) for b, n, g, _ in unbalanced] == [(doc["BUKRS"], doc["BELNR"], doc["GJAHR"])]
+    assert unbalanced[0][3] == Decimal(defect["imbalance"])
+
+
+def test_reconciliation_reports_the_deliberate_difference(run):
+    _, manifest, con, _, _ = run
+    (defect,) = _defects(manifest, "reconciliation_difference")
+    row = con.execute("SELECT difference, status FROM ads.ads_ar_recon_yx WHERE bukrs = ? AND bill_month = ?",
+                      [defect["bukrs"], defect["bill_month"]]).fetchone()
+    assert row[0] == Decimal(defect["difference"]) and row[1] == "差异 difference"
+
+
+def test_ingesting_again_changes_nothing(run, register):
+    landing, _, con, _, _ = run
+
+    def fingerprint() -> str:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('ods', 'meta') AND table_name NOT IN ('model_run', 'cleansing_reconciliation') "
+            "ORDER BY 1").fetchall()]
+        h = hashlib.md5()
+        for t in tables:
+            h.update(repr(con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()).encode())
+        return h.hexdigest()
+    before = fingerprint()
+    again = ingest(con, landing_roots(landing), register)
+    assert {o.status for o in again.outcomes} <= {"unchanged", "refused"}
+    assert fingerprint() == before
+
+
+def test_manifest_lives_outside_the_date_folders(run):
+    landing, _, _, _, _ = run
+    manifest = json.loads((landing / "generation.json").read_text(encoding="utf-8"))
+    assert manifest["defects"]
+    assert not any(Path(p).suffix == ".json" for p in (landing / "20261026").iterdir())
