@@ -26,8 +26,10 @@ CREATE TABLE IF NOT EXISTS meta.batch (
     rule          VARCHAR,               -- the contract rule a refused delivery broke
     reason        VARCHAR,
     superseded_by VARCHAR,               -- set when a later batch replaced this batch's rows
-    recorded_at   TIMESTAMP NOT NULL
+    recorded_at   TIMESTAMP NOT NULL,
+    arrived_at    TIMESTAMP              -- UTC: when the control file landed (its mtime)
 );
+ALTER TABLE meta.batch ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMP;
 -- the files of every delivery, as the control file lists them
 CREATE TABLE IF NOT EXISTS meta.batch_file (
     batch_id  VARCHAR NOT NULL,

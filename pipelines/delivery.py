@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from catalog.contract import (
@@ -44,6 +45,10 @@ class Delivery:
 
     def chk_md5(self) -> str:
         return hashlib.md5(self.chk_bytes()).hexdigest()
+
+    def arrived_at(self) -> datetime:
+        """When the control file landed (its modification time), in UTC without zone."""
+        return datetime.fromtimestamp(self.chk_path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
 
     def batch_id(self) -> str:
         """Same control file, same id: a delivery seen again is recognised, a re-run is not."""

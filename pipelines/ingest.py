@@ -125,12 +125,12 @@ def _record(con: duckdb.DuckDBPyConnection, delivery: Delivery, batch_id: str, c
     con.execute("DELETE FROM meta.batch_file WHERE batch_id = ?", [batch_id])
     con.execute("DELETE FROM meta.batch WHERE batch_id = ?", [batch_id])
     con.execute(
-        "INSERT INTO meta.batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, now()::TIMESTAMP)",
+        "INSERT INTO meta.batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, now()::TIMESTAMP, ?)",
         [batch_id, delivery.system, delivery.table, parse_biz_date(delivery.biz_date),
          control.mode if control else None, control.encoding if control else None,
          len(control.files) if control else None, control.rows if control else None,
          sum(f.bytes for f in control.files) if control else None,
-         chk_md5, str(delivery.chk_path), status, rule, reason],
+         chk_md5, str(delivery.chk_path), status, rule, reason, delivery.arrived_at()],
     )
     if control:
         con.executemany(

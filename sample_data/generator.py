@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 
 from catalog.contract import ControlFile, data_file_name
 from catalog.register import Table, load_reference, load_register
 from sample_data import chart, masterdata
+from sample_data.arrival import LATE_AT, LATE_TABLE, SHANGHAI, stamp
 from sample_data.business import HISTORY_DAYS, Business
 from sample_data.defects import REDELIVERY, DayExtras, DefectPlan
 from sample_data.ledger import Ledger, bkpf_record, bseg_record, item_record
@@ -167,6 +168,21 @@ def generate(out: Path, days: int, scale: float, seed: int, start: date = date(2
             write_day(out / REDELIVERY, index, state, list(register.tables), label="re-delivery ")
 
     defect_entries, skipped = plan.manifest()
+    late = (LATE_TABLE, ymd(dates[-1])) if defects else None
+    order = [t.code for t in register.tables]
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and p.name.isdigit()):
+        stamp(folder, order, redelivery=False, late=late)
+    for folder in sorted((out / REDELIVERY).glob("[0-9]*")) if (out / REDELIVERY).is_dir() else []:
+        stamp(folder, order, redelivery=True, late=None)
+    if late:
+        arrived = datetime.combine(dates[-1] + timedelta(days=1), LATE_AT, SHANGHAI)
+        defect_entries.append({
+            "id": "n1", "code": "n", "kind": "late_delivery", "table": LATE_TABLE, "biz_date": late[1],
+            "day_offset": len(dates) - 1, "file": f"{late[1]}/YX_{LATE_TABLE}_{late[1]}.chk",
+            "files": [f"{late[1]}/YX_{LATE_TABLE}_{late[1]}.chk"], "keys": [],
+            "rule": "timeliness: a delivery lands by 06:00 Asia/Shanghai the day after its business date",
+            "detail": "the marketing system's extract of the last business date landed at 07:50",
+            "arrived_at": arrived.isoformat()})
     manifest = {
         "generator": "sample_data.generator",
         "format": 1,
