@@ -61,7 +61,7 @@ def _plot(results: dict, path: Path) -> None:
 def main() -> dict:
     OUT.mkdir(exist_ok=True)
     source = landing()
-    copies = OUT / f"utf8-s{SCALE:g}-d{DAYS}"
+    copies = OUT / f"utf8-plain-s{SCALE:g}-d{DAYS}"
     if not (copies / "done").exists():
         shutil.rmtree(copies, ignore_errors=True)
         utf8_copies(source, copies)
