@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from catalog.guide import render_guide
-from catalog.register import RegisterError, load_reference, load_register
 from pipelines import config
+
+# Commands import what they need when they run: `respool aging` answers in well under a second.
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="respool — 应收应付资源池 (AR/AP resource pool) pipeline")
@@ -34,6 +34,8 @@ def _progress(line: str) -> None:
 @register_app.command("show")
 def register_show(table: Annotated[str | None, typer.Argument(help="table code, e.g. BSEG")] = None) -> None:
     """Print the register, or one table with its columns."""
+    from catalog.register import RegisterError, load_register
+
     try:
         register = load_register()
     except RegisterError as exc:
@@ -67,6 +69,9 @@ def register_guide(
     out: Annotated[Path, typer.Option(help="Markdown file to write")] = Path("docs/回流指导手册.md"),
 ) -> None:
     """Write the 回流指导手册 (return guide) from the register."""
+    from catalog.guide import render_guide
+    from catalog.register import load_reference, load_register
+
     text = render_guide(load_register(), load_reference())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
@@ -114,6 +119,8 @@ def ingest(
     from pipelines.ingest import ingest as run_ingest
 
     roots = landing or [config.default_landing()]
+    from catalog.register import load_register
+
     register = load_register()
     con = connect(db or config.default_db())
     try:
@@ -134,6 +141,7 @@ def ingest(
 @app.command()
 def summary(db: DbOption = None) -> None:
     """Per table: batches and rows loaded, and refused deliveries with their reasons."""
+    from catalog.register import load_register
     from pipelines.summary import pool_summary, refused_deliveries, table_summaries
 
     db = db or config.default_db()
