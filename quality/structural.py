@@ -17,8 +17,8 @@ _FORMAT = {
     "DATS": (r"^[0-9]{8}$", "日期格式 YYYYMMDD", "date in YYYYMMDD"),
     "NUMC": (r"^[0-9]+$", "数字字符", "digits only"),
     "TIMS": (r"^[0-9]{6}$", "时间格式 HHMMSS", "time in HHMMSS"),
-    "CURR": (r"^[0-9]+(\.[0-9]+)?-?$", "金额格式（小数点，可带尾随负号）", "decimal amount, optional trailing minus"),
-    "DEC": (r"^[0-9]+(\.[0-9]+)?-?$", "数值格式（小数点，可带尾随负号）", "decimal number, optional trailing minus"),
+    "CURR": (r"^[0-9]+(?:\.[0-9]+)?-?$", "金额格式（小数点，可带尾随负号）", "decimal amount, optional trailing minus"),
+    "DEC": (r"^[0-9]+(?:\.[0-9]+)?-?$", "数值格式（小数点，可带尾随负号）", "decimal number, optional trailing minus"),
 }
 
 
@@ -45,9 +45,6 @@ def structural_suite(table: Table) -> dict:
         _e("columns_match_register", "expect_table_columns_to_match_ordered_list",
            {"column_list": [*table.column_names, *BATCH_COLUMNS]}, "规范性", "error",
            f"{table.name_zh}的字段及顺序与回流表清单一致", f"{code} columns and their order match the register"),
-        _e("rows_delivered", "expect_column_values_to_be_between", {"column": "n", "min_value": 1},
-           "完整性", "warn", f"{table.name_zh}本业务日期有数据行", f"{code} has rows for the business date",
-           relation=f"SELECT count(*) AS n FROM ({rel})"),
         _e("key_unique", "expect_column_values_to_be_between", {"column": "copies", "max_value": 1},
            "一致性", "warn", f"{table.name_zh}主键（{', '.join(table.key)}）在同一交付内唯一",
            f"{code} key ({', '.join(table.key)}) is unique within the delivery",

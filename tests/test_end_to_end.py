@@ -143,3 +143,62 @@ def test_manifest_lives_outside_the_date_folders(run):
     manifest = json.loads((landing / "generation.json").read_text(encoding="utf-8"))
     assert manifest["defects"]
     assert not any(Path(p).suffix == ".json" for p in (landing / "20261026").iterdir())
+
+
+# Which checks catch each deliberate defect of the generator (sample_data/README.md), by hand.
+CAUGHT_BY = {
+    "a": ["delivery.each_date_delivered_once"],
+    "b": ["ods_bseg.key_unique", "ods_a_rcvbl_flow.key_unique",
+          "cleansing.no_superseded_duplicates_within_a_delivery"],
+    "c": ["ods_bseg.ZFBDT_zero_date", "ods_kna1.ERDAT_zero_date"],
+    "d": ["ods_bkpf.KURSF_trailing_minus", "ods_a_rcvbl_flow.RCVBL_AMT_trailing_minus"],
+    "e": ["ods_kna1.no_trailing_blanks", "ods_bseg.no_trailing_blanks", "ods_bsid.no_trailing_blanks"],
+    "f": ["dwd_fi_voucher_item.line_has_header"],
+    "g": ["dwd_fi_voucher_item.voucher_balances"],
+    "h": ["dwd_ar_item.item_in_bseg_same_amount"],
+    "i": ["delivery.no_refused_deliveries"],
+    "j": ["delivery.no_refused_deliveries"],
+    "k": ["delivery.no_refused_deliveries"],
+    "l": ["cleansing.nothing_quarantined", "ods_a_rcvbl_flow.RCVED_AMT_format", "ods_bseg.BELNR_not_null"],
+    "m": ["ads_ar_recon_yx.erp_matches_yx"],
+    "n": ["delivery.latest_delivery_on_time"],
+}
+
+
+def _failed_over_every_partition(con, register, biz_dates) -> tuple[set[str], list]:
+    from datetime import datetime
+
+    from quality.runner import run_checks
+
+    failed: set[str] = set()
+    errors = []
+    for day in biz_dates:
+        run = run_checks(con, register, biz_date=datetime.strptime(day, "%Y%m%d").date())
+        failed |= {f"{s.name}.{r.expectation_id}" for s, r in run.results if not r.success}
+        errors += [(day, s.name, r.expectation_id, r.exception) for s, r in run.failed_errors]
+    return failed, errors
+
+
+def test_every_deliberate_defect_is_caught_by_a_check(run, register):
+    _, manifest, con, _, _ = run
+    failed, errors = _failed_over_every_partition(con, register, manifest["biz_dates"])
+    codes = {d["code"] for d in manifest["defects"]}
+    assert codes == set(CAUGHT_BY)
+    missed = {code: [c for c in CAUGHT_BY[code] if c not in failed] for code in codes}
+    assert not any(missed.values()), missed
+    assert errors == []  # the sample's defects are reported, none of them blocks publication
+    stored = con.execute("SELECT count(DISTINCT run_id), count(*) FILTER (WHERE NOT success) "
+                         "FROM meta.quality_result").fetchone()
+    assert stored[0] == len(manifest["biz_dates"]) and stored[1] > 0
+
+
+def test_clean_data_passes_every_check(tmp_path, register):
+    landing = tmp_path / "clean"
+    manifest = generate(landing, days=7, scale=0.05, seed=11, defects=False)
+    con = connect(tmp_path / "clean.duckdb")
+    report = ingest(con, landing_roots(landing), register)
+    assert not report.refused
+    assert not build(con, load_models()).failed
+    failed, errors = _failed_over_every_partition(con, register, manifest["biz_dates"])
+    assert failed == set() and errors == []
+    con.close()

@@ -1,0 +1,105 @@
+"""Running every quality suite: structural suites from the register, the business suites in
+quality/suites/, and the metric bands; results go to meta.quality_result."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from catalog.register import Register
+from quality.gx_bridge import ExpectationResult, validate
+from quality.history import ensure_quality_tables
+from quality.metrics import metric_suite, record_metrics
+from quality.specs import DIMENSIONS, SuiteSpec, load_suite, suite_from_dict
+from quality.structural import structural_suites
+
+SUITES_DIR = Path(__file__).parent / "suites"
+Progress = Callable[[str], None]
+
+
+def load_suites(register: Register, suites_dir: Path = SUITES_DIR) -> list[SuiteSpec]:
+    """Every suite, in run order: ODS structure, pool business rules, metric bands."""
+    suites = [suite_from_dict(d, source=f"register ({d['target']})") for d in structural_suites(register)]
+    suites += [load_suite(p) for p in sorted(suites_dir.glob("*.yaml"))]
+    suites.append(suite_from_dict(metric_suite(), source="quality/metrics.py"))
+    return suites
+
+
+@dataclass
+class QualityRun:
+    run_id: str
+    run_at: datetime
+    results: list[tuple[SuiteSpec, ExpectationResult]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed_errors(self) -> list[tuple[SuiteSpec, ExpectationResult]]:
+        return [(s, r) for s, r in self.results if not r.success and r.severity == "error"]
+
+    @property
+    def failed_warnings(self) -> list[tuple[SuiteSpec, ExpectationResult]]:
+        return [(s, r) for s, r in self.results if not r.success and r.severity == "warn"]
+
+    def scores(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per target table and dimension: (passed, total)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for suite, r in self.results:
+            passed, total = out.setdefault(suite.target, {}).get(r.dimension, (0, 0))
+            out[suite.target][r.dimension] = (passed + r.success, total + 1)
+        return out
+
+    def dimension_scores(self) -> dict[str, float]:
+        """Share of passed checks per GB/T 36344 dimension, over all tables."""
+        totals: dict[str, list[int]] = {d: [0, 0] for d in DIMENSIONS}
+        for _, r in self.results:
+            totals[r.dimension][0] += r.success
+            totals[r.dimension][1] += 1
+        return {d: (p / t if t else 1.0) for d, (p, t) in totals.items()}
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, register: Register, suites: list[SuiteSpec] | None = None,
+               biz_date: date | None = None, deadline_hours: float = 6.0, batch_rows: int = 500_000,
+               progress: Progress | None = None) -> QualityRun:
+    """Validate every suite and record the results. `biz_date` picks the ODS partition checked
+    (default: each table's newest); a delivery is on time when it lands by `deadline_hours`
+    past midnight Asia/Shanghai the day after its business date."""
+    ensure_quality_tables(con)
+    record_metrics(con, register)
+    con.execute("SET VARIABLE quality_biz_date = ?::DATE", [biz_date])
+    con.execute("SET VARIABLE delivery_deadline = to_microseconds(?::BIGINT)", [int(deadline_hours * 3600e6)])
+    run = QualityRun(run_id=uuid.uuid4().hex[:12], run_at=datetime.now(UTC).replace(tzinfo=None))
+    started = time.perf_counter()
+    for i, suite in enumerate(suites if suites is not None else load_suites(register), start=1):
+        t0 = time.perf_counter()
+        results = validate(con, suite, batch_rows=batch_rows)
+        run.results += [(suite, r) for r in results]
+        if progress:
+            failed = [r.expectation_id for r in results if not r.success]
+            progress(f"[{i}] {suite.name:<24} {len(results) - len(failed):>3}/{len(results)} passed"
+                     f"  ({time.perf_counter() - t0:.1f} s)" + (f"  failed: {', '.join(failed)}" if failed else ""))
+    run.seconds = time.perf_counter() - started
+    _store(con, run)
+    return run
+
+
+def _store(con: duckdb.DuckDBPyConnection, run: QualityRun) -> None:
+    rows = [[run.run_id, run.run_at, s.name, s.target, r.expectation_id, r.expectation_type, r.column,
+             r.dimension, r.severity, r.success, json.dumps(r.observed_value, ensure_ascii=False, default=str),
+             r.element_count, r.unexpected_count, r.unexpected_percent,
+             json.dumps(r.unexpected_examples, ensure_ascii=False, default=str), r.exception,
+             r.description_zh, r.description_en] for s, r in run.results]
+    con.begin()
+    try:
+        con.executemany("INSERT INTO meta.quality_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        rows)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
