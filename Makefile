@@ -28,6 +28,8 @@ run: $(STAMP)
 	@# the sample carries damaged deliveries on purpose: ingest exits 1 after loading the good ones
 	-$(BIN)/respool ingest --landing $(RESPOOL_LANDING) --landing $(RESPOOL_LANDING)/redelivery --db $(RESPOOL_DB)
 	$(BIN)/respool build --db $(RESPOOL_DB)
+	-$(BIN)/respool check --db $(RESPOOL_DB) --all-dates --manifest $(RESPOOL_LANDING)/generation.json
+	-$(BIN)/respool publish --db $(RESPOOL_DB)
 	$(BIN)/respool summary --db $(RESPOOL_DB)
 
 lint: $(STAMP)

@@ -19,6 +19,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="respool — 应收应付资源池 (AR/AP resource pool) pipeline")
 register_app = typer.Typer(no_args_is_help=True, help="回流表清单 the return-table register")
 app.add_typer(register_app, name="register")
+app.add_typer(__import__("pipelines.cli_lineage", fromlist=["commands"]).commands)  # lineage, trace
 # wide tables stay readable when the output goes to a file or a pipe
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -381,6 +382,102 @@ def recon(
         console.print(f"{len(rows)} company-months, {len(over)} beyond tolerance")
     if over:
         raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    db: DbOption = None,
+    on: Annotated[str | None, typer.Option("--date", help="business date whose ODS partition is checked "
+                                                           "(default: each table's newest)")] = None,
+    deadline_hours: Annotated[float, typer.Option(help="deliveries land by this many hours past midnight "
+                                                       "Asia/Shanghai the next day")] = 6.0,
+    all_dates: Annotated[bool, typer.Option("--all-dates", help="check every delivered business date in turn, "
+                                                               "as the nightly run does for each")] = False,
+    manifest: Annotated[Path | None, typer.Option(help="a sample's generation.json: list its defects "
+                                                       "with the checks that caught them")] = None,
+    docs: Annotated[bool, typer.Option(help="build Great Expectations Data Docs")] = True,
+) -> None:
+    """质量检查: every suite by GB/T 36344 dimension; exits 1 when an `error` check fails."""
+    import json as _json
+
+    from catalog.register import load_register
+    from quality.runner import run_checks
+    from quality.sample_defects import defects_caught
+
+    register = load_register()
+    con = _open(db)
+    try:
+        if all_dates:
+            dates = [r[0] for r in con.execute("SELECT DISTINCT biz_date FROM meta.batch ORDER BY 1").fetchall()]
+        else:
+            dates = [_parse_day(on) if on else None]
+        runs = []
+        for day in dates:
+            if day is not None and len(dates) > 1:
+                _progress(f"— 业务日期 business date {day}")
+            runs.append(run_checks(con, register, biz_date=day, deadline_hours=deadline_hours,
+                                   progress=_progress))
+    finally:
+        con.close()
+    run = runs[-1]
+    _print_quality(run)
+    if docs:
+        from quality.gx_bridge import build_data_docs
+
+        index = build_data_docs(config.quality_dir(), suites={s.name for s, _ in run.results})
+        console.print(f"Data Docs: {index}")
+    manifest = manifest or config.default_landing() / "generation.json"
+    if manifest.exists():
+        failed = {f"{s.name}.{r.expectation_id}" for one in runs for s, r in one.results if not r.success}
+        out = RichTable(title="样例数据中的故意缺陷 Deliberate defects of the sample and the checks that caught them")
+        for col in ("代码", "缺陷 defect", "表 table", "业务日期", "发现于 caught by"):
+            out.add_column(col)
+        for d, caught in defects_caught(_json.loads(manifest.read_text(encoding="utf-8")), failed):
+            out.add_row(d["code"], d["kind"], d["table"], d["biz_date"],
+                        ", ".join(caught) if caught else "[yellow]未在本次检查中发现 not caught in this run[/yellow]")
+        console.print(out)
+    if any(one.failed_errors for one in runs):
+        raise typer.Exit(1)
+
+
+def _print_quality(run) -> None:
+    from quality.specs import DIMENSIONS
+
+    out = RichTable(title=f"数据质量 Quality run {run.run_id} — {len(run.results)} checks in {run.seconds:.1f} s")
+    out.add_column("维度 dimension")
+    out.add_column("得分 score", justify="right")
+    for dim, score in run.dimension_scores().items():
+        out.add_row(f"{dim} {DIMENSIONS[dim]}", f"{score:.1%}")
+    console.print(out)
+    failed = run.failed_errors + run.failed_warnings
+    if failed:
+        out = RichTable(title="未通过的检查 Failing checks (error blocks publication)")
+        for col in ("级别", "表 table", "检查 check", "维度", "异常数", "示例 examples", "说明"):
+            out.add_column(col)
+        for suite, r in failed:
+            examples = ", ".join(str(x) for x in r.unexpected_examples[:3]) or (r.exception or "")[:80]
+            out.add_row("[red]error[/red]" if r.severity == "error" else "warn", suite.target,
+                        f"{suite.name}.{r.expectation_id}", r.dimension,
+                        "" if r.unexpected_count is None else str(r.unexpected_count), examples, r.description_zh)
+        console.print(out)
+    console.print(f"{len(run.failed_errors)} error, {len(run.failed_warnings)} warn checks failing")
+
+
+@app.command()
+def publish(
+    db: DbOption = None,
+    to: Annotated[Path | None, typer.Option(help="published snapshot (default $RESPOOL_PUBLISHED_DB)")] = None,
+) -> None:
+    """Swap in the read-only snapshot analysts query — only when the latest checks passed."""
+    from pipelines.publish import PublishRefused
+    from pipelines.publish import publish as run_publish
+
+    try:
+        path = run_publish(db or config.default_db(), to or config.published_db())
+    except PublishRefused as exc:
+        err.print(f"[red]未发布 not published:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"已发布 published {path}")
 
 
 def main() -> None:  # pragma: no cover

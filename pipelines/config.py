@@ -35,3 +35,13 @@ def landing_roots(landing: Path) -> list[Path]:
 def first_biz_date() -> str:
     """First business date (YYYY-MM-DD) of the Dagster partitions: $RESPOOL_FIRST_BIZ_DATE."""
     return os.environ.get("RESPOOL_FIRST_BIZ_DATE") or FIRST_BIZ_DATE
+
+
+def quality_dir() -> Path:
+    """Quality report, Data Docs and GX stores: $RESPOOL_QUALITY_DIR, else data/quality."""
+    return Path(os.environ.get("RESPOOL_QUALITY_DIR") or home() / "data" / "quality")
+
+
+def published_db() -> Path:
+    """The read-only snapshot analysts query: $RESPOOL_PUBLISHED_DB, else data/published/respool.duckdb."""
+    return Path(os.environ.get("RESPOOL_PUBLISHED_DB") or home() / "data" / "published" / "respool.duckdb")

@@ -6,9 +6,12 @@ The reference data (catalog/reference.yaml) is an asset of its own, `ref/referen
 
 import dagster as dg
 
-from catalog.register import load_reference
+from catalog.register import load_reference, load_register
+from lineage.model_graph import ModelLineage, split_column
+from lineage.models import model_lineage
 from models.loader import LAYER_ZH, Model
 from pipelines.build import build_model, create_macros, create_table_macros
+from pipelines.cli_lineage import lineage_sources
 from pipelines.ods_assets import DUCKDB_POOL
 from pipelines.reference_data import load_reference_tables
 from pipelines.resources import RespoolResource
@@ -34,8 +37,25 @@ def model_column_schema(con_columns: list[tuple[str, str]], model: Model) -> dg.
     ])
 
 
-def _build_model_asset(model: Model) -> dg.AssetsDefinition:
+def column_lineage(table: str, lineage: ModelLineage) -> dg.TableColumnLineage:
+    """`dagster/column_lineage` of a model: each column's direct and transform sources (filter
+    edges left out); reference-table columns are named `table.column` on `ref/reference_data`."""
+    deps: dict[str, list[dg.TableColumnDep]] = {column: [] for column in lineage.tables[table].columns}
+    for edge in lineage.tables[table].edges:
+        if edge.kind == "filter":
+            continue
+        source_table, source_column = split_column(edge.source)
+        if source_table.startswith("ref."):
+            source_column = f"{source_table.split('.', 1)[1]}.{source_column}"
+        deps[split_column(edge.target)[1]].append(
+            dg.TableColumnDep(asset_key=_dep_key(source_table), column_name=source_column))
+    return dg.TableColumnLineage(deps)
+
+
+def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefinition:
     meta = model.meta
+    lineage_metadata = (
+        {"dagster/column_lineage": column_lineage(model.table, lineage)} if model.table in lineage.tables else {})
 
     @dg.asset(
         key=model_asset_key(model.table),
@@ -53,6 +73,7 @@ def _build_model_asset(model: Model) -> dg.AssetsDefinition:
             "责任人 owner": meta.owner,
             "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
             "源文件 file": str(model.path.relative_to(model.path.parents[2])),
+            **lineage_metadata,
         },
     )
     def _asset(context: dg.AssetExecutionContext, respool: RespoolResource) -> dg.MaterializeResult:
@@ -101,4 +122,6 @@ def reference_data(respool: RespoolResource) -> dg.MaterializeResult:
 
 
 def build_model_assets(models: list[Model]) -> list[dg.AssetsDefinition]:
-    return [reference_data, *(_build_model_asset(m) for m in models)]
+    register = load_register()
+    lineage = model_lineage(models, register, lineage_sources(register))  # at definition time, from the SQL
+    return [reference_data, *(_build_model_asset(m, lineage) for m in models)]

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from lineage.graph import lineage_graph, to_dot, to_json, write_png
 from lineage.model_graph import LineageProblem, UnknownColumnError
-from lineage.models import read_models
+from lineage.models import ODS_BATCH_COLUMNS, model_lineage, read_models
 from lineage.store import refresh_lineage
 from lineage.trace import trace
 from models.loader import MODELS_DIR, load_models
@@ -25,7 +25,7 @@ from pipelines.build import build
 from pipelines.cli import app
 from pipelines.cli_lineage import lineage_sources, project_lineage
 from pipelines.db import connect
-from pipelines.ingest import ingest
+from pipelines.ingest import BATCH_COLUMNS, ingest
 from quality.history import ensure_quality_tables
 from tests.pool_scenario import deliver_scenario
 
@@ -61,6 +61,13 @@ def test_every_model_resolves(lineage):
     assert lineage.problems == []
     assert set(lineage.tables) == {m.table for m in load_models()}
     assert lineage.tables[AR_ITEM].columns[:5] == ("bukrs", "gjahr", "belnr", "buzei", "kunnr")
+
+
+def test_defaults_need_no_pipeline_and_match_it(lineage, register):
+    assert ODS_BATCH_COLUMNS == tuple(name for name, _ in BATCH_COLUMNS)
+    plain = model_lineage(load_models(), register)  # register + batch columns, no reference tables
+    assert plain.problems == []
+    assert {t: v.edges for t, v in plain.tables.items()} == {t: v.edges for t, v in lineage.tables.items()}
 
 
 def test_amount_lc_of_ar_items_comes_from_dmbtr_and_shkzg_of_bsid_and_bsad(lineage):
