@@ -16,8 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from catalog.register import load_reference
+from catalog.register import load_reference, load_register
+from lineage.store import refresh_lineage
 from models.loader import Model, ModelError, macro_files, table_macro_files
+from models.loader import create_macros as create_sql_macros
 from pipelines.reference_data import load_reference_tables
 
 Progress = Callable[[str], None]
@@ -77,10 +79,10 @@ def _error_for(model: Model, exc: duckdb.Error) -> ModelError:
 
 
 def create_macros(con: duckdb.DuckDBPyConnection, files: list[Path] | None = None) -> None:
-    """(Re)create the shared macros: the cleansing rules and the aging rules live there."""
+    """(Re)create the shared macros: the cleansing and aging rules live there."""
     for path in files if files is not None else macro_files():
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            create_sql_macros(con, [path])
         except duckdb.Error as exc:
             m = _LINE_RE.search(str(exc))
             raise ModelError(path, str(exc).strip().splitlines()[0], int(m.group(1)) if m else None) from None
@@ -179,6 +181,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progres
             detail = f"{result.rows:>10,} rows" if result.status == "built" else result.error
             progress(f"[{i}/{len(chosen)}] {model.table:<32} {result.status:<7} {detail}  ({result.seconds:.1f} s)")
     create_table_macros(con)  # they read the tables just built
+    refresh_lineage(con, models, load_register())  # meta.column_lineage follows the model files
     if report.reconciliations:
         con.executemany(
             "INSERT INTO meta.cleansing_reconciliation VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from pipelines import config
+from pipelines.cli_lineage import commands as lineage_commands
 
 # Commands import what they need when they run: `respool aging` answers in well under a second.
 
@@ -19,7 +20,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="respool — 应收应付资源池 (AR/AP resource pool) pipeline")
 register_app = typer.Typer(no_args_is_help=True, help="回流表清单 the return-table register")
 app.add_typer(register_app, name="register")
-app.add_typer(__import__("pipelines.cli_lineage", fromlist=["commands"]).commands)  # lineage, trace
 # wide tables stay readable when the output goes to a file or a pipe
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -478,6 +478,9 @@ def publish(
         err.print(f"[red]未发布 not published:[/red] {exc}")
         raise typer.Exit(1) from None
     console.print(f"已发布 published {path}")
+
+
+app.add_typer(lineage_commands)  # respool lineage …, respool trace
 
 
 def main() -> None:  # pragma: no cover

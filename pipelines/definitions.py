@@ -1,4 +1,5 @@
-"""The Dagster code location: ODS assets from the register, the delivery sensor, resources."""
+"""The Dagster code location: ODS assets from the register, one asset per SQL model, quality
+suites as asset checks, the delivery sensor, the nightly schedule, resources."""
 
 from __future__ import annotations
 
@@ -6,30 +7,55 @@ import dagster as dg
 
 from catalog.register import load_register
 from models.loader import load_models
-from pipelines.model_assets import build_model_assets
+from pipelines.control_assets import PublishResource, build_control_assets
+from pipelines.model_assets import build_model_assets, model_asset_key
 from pipelines.ods_assets import build_ods_assets
+from pipelines.quality_checks import build_quality_checks
 from pipelines.resources import RespoolResource
 from pipelines.sensors import build_delivery_sensor
+from quality.runner import load_suites
 
 register = load_register()
 ods_assets = build_ods_assets(register)
 models = load_models()
 model_assets = build_model_assets(models)
+control_assets = build_control_assets(
+    register,
+    ods_keys=[a.key for a in ods_assets],
+    stg_keys=[model_asset_key(m.table) for m in models if m.meta.quarantine],
+    pool_keys=[model_asset_key(m.table) for m in models],
+)
+all_assets = [*ods_assets, *model_assets, *control_assets]
+quality_checks = build_quality_checks(load_suites(register), register,
+                                      {k for a in all_assets for k in a.keys})
+
 ingest_job = dg.define_asset_job(
     name="ingest_job",
-    selection=dg.AssetSelection.groups("ods"),
+    selection=dg.AssetSelection.groups("ods") - dg.AssetSelection.keys(["meta", "delivery_log"]),
     description="加载一个业务日期的回流交付 — load one business date's deliveries into ods",
 )
-
 build_job = dg.define_asset_job(
     name="build_job",
     selection=dg.AssetSelection.assets(*model_assets),
     description="清洗并构建资源池 — cleanse and build the resource pool (every model)",
 )
+nightly_job = dg.define_asset_job(
+    name="nightly_job",
+    selection=dg.AssetSelection.all(),
+    description="每晚：加载 → 清洗构建 → 质量检查 → 发布 — nightly: ingest → build → checks → publish "
+                "(blocking checks stop what is downstream of them, publication included)",
+)
+# deliveries land by 06:00 Asia/Shanghai the day after their business date
+nightly_schedule = dg.build_schedule_from_partitioned_job(
+    nightly_job, hour_of_day=6, minute_of_hour=30, name="nightly_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 
 defs = dg.Definitions(
-    assets=[*ods_assets, *model_assets],
-    jobs=[ingest_job, build_job],
+    assets=all_assets,
+    asset_checks=quality_checks,
+    jobs=[ingest_job, build_job, nightly_job],
+    schedules=[nightly_schedule],
     sensors=[build_delivery_sensor(register, ingest_job)],
-    resources={"respool": RespoolResource()},
+    resources={"respool": RespoolResource(), "publish_target": PublishResource()},
 )

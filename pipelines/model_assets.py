@@ -11,7 +11,7 @@ from lineage.model_graph import ModelLineage, split_column
 from lineage.models import model_lineage
 from models.loader import LAYER_ZH, Model
 from pipelines.build import build_model, create_macros, create_table_macros
-from pipelines.cli_lineage import lineage_sources
+from pipelines.lineage_view import lineage_sources
 from pipelines.ods_assets import DUCKDB_POOL
 from pipelines.reference_data import load_reference_tables
 from pipelines.resources import RespoolResource

@@ -34,8 +34,11 @@ def ensure_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def latest_results(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The results of the latest run of each suite."""
-    ensure_quality_tables(con)
+    """The results of the latest run of each suite (none before the first run; read-only safe)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = 'meta' AND table_name = 'quality_result'").fetchone()[0]
+    if not exists:
+        return []
     cur = con.execute(
         """
         SELECT r.* FROM meta.quality_result r

@@ -133,3 +133,74 @@ def test_materialise_the_pool_in_process(tmp_path):
     con = connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM ar_aging(DATE '2026-10-26', 'due')").fetchone()[0] == 3
     con.close()
+
+
+def _scenario_db(tmp_path, extra_bsid_rows=()):
+    from pipelines.db import connect
+    from pipelines.ingest import ingest
+    from tests.pool_scenario import DAY1, deliver_scenario
+
+    landing = tmp_path / "landing"
+    deliver_scenario(landing, register)
+    if extra_bsid_rows:
+        bsid = landing / "20261027" / "ERP_BSID_20261027.chk"
+        bsid.unlink()
+        from tests.pool_scenario import C2, item
+
+        rows = [item(register, "BSID", "3301", C2, "0100000003", "20240601", "001", "01", "S", "300.00",
+                     "1122020000", ZBD1T="10", ZBD2T="20", ZBD3T="45"), *extra_bsid_rows]
+        deliver(landing, register, "BSID", "20261027", rows)
+    db = tmp_path / "d.duckdb"
+    con = connect(db)
+    only_day1 = ingest(con, [landing], register, only=lambda d: d.biz_date == DAY1)
+    assert not only_day1.refused
+    con.close()
+    return landing, db
+
+
+def _run_nightly(landing, db, published):
+    from pipelines.control_assets import PublishResource
+
+    job = defs.resolve_job_def("nightly_job")
+    return job.execute_in_process(
+        partition_key="2026-10-27", raise_on_error=False,
+        resources={"respool": RespoolResource(db_path=str(db), landing=str(landing)),
+                   "publish_target": PublishResource(target=str(published))})
+
+
+def test_nightly_job_ingests_builds_checks_and_publishes(tmp_path):
+    landing, db = _scenario_db(tmp_path)
+    published = tmp_path / "published" / "respool.duckdb"
+    result = _run_nightly(landing, db, published)
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"ods/bseg", "dwd/dwd_ar_item", "meta/delivery_log", "published/respool_snapshot"} <= materialized
+    checks = {ev.event_specific_data.asset_check_key.name: ev.event_specific_data.passed
+              for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks["dwd_fi_voucher_item__voucher_balances"] is True
+    assert checks["cleansing__nothing_quarantined"] is False  # the scenario quarantines two BSEG rows
+    assert published.exists()
+    from pipelines.db import connect
+
+    con = connect(published, read_only=True)
+    assert con.execute("SELECT count(*) FROM dwd.dwd_ar_item").fetchone()[0] == 7
+    con.close()
+
+
+def test_failing_error_check_blocks_downstream_and_publication(tmp_path):
+    from tests.pool_scenario import C1, item
+
+    # an item whose terms push the net due date before its baseline date: an `error` check
+    bad = item(register, "BSID", "3301", C1, "0100000099", "20261020", "001", "01", "S", "10.00",
+               "1122020000", ZFBDT="20261020", ZBD1T="-5")
+    landing, db = _scenario_db(tmp_path, extra_bsid_rows=[bad])
+    published = tmp_path / "published" / "respool.duckdb"
+    result = _run_nightly(landing, db, published)
+    evaluations = [ev.event_specific_data for ev in result.all_events
+                   if ev.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failed = {e.asset_check_key.name for e in evaluations if not e.passed}
+    assert "dwd_ar_item__net_due_not_before_baseline" in failed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "dwd/dwd_ar_item" in materialized
+    assert "published/respool_snapshot" not in materialized
+    assert not published.exists()

@@ -23,9 +23,9 @@ from lineage.trace import trace
 from models.loader import MODELS_DIR, load_models
 from pipelines.build import build
 from pipelines.cli import app
-from pipelines.cli_lineage import lineage_sources, project_lineage
 from pipelines.db import connect
 from pipelines.ingest import BATCH_COLUMNS, ingest
+from pipelines.lineage_view import lineage_sources, project_lineage
 from quality.history import ensure_quality_tables
 from tests.pool_scenario import deliver_scenario
 
@@ -317,21 +317,37 @@ def test_trace_finds_a_defect_injected_into_an_ods_column(pool_db, lineage):
     _result(con, "ods.bseg", "KOSTL", "bseg_kostl_known", False)  # not upstream of amount_lc
     _result(con, "stg.stg_bseg", "dmbtr", "stg_dmbtr_not_null", True)  # passed
     _result(con, VOUCHER_ITEM, "amount_lc", "item_amount_nonzero", False, severity="warn", unexpected=1)
+    _result(con, VOUCHER_ITEM, "balance", "voucher_balances", False)  # a computed value: about the table
+    _result(con, VOUCHER_ITEM, "kostl", "item_kostl_known", False)  # another column of the table
     hits = trace(con, f"{VOUCHER_ITEM}.amount_lc", lineage)
     assert [(h.where, h.hops, h.expectation_id, h.severity) for h in hits] == [
+        (VOUCHER_ITEM, 0, "voucher_balances", "error"),
         (f"{VOUCHER_ITEM}.amount_lc", 0, "item_amount_nonzero", "warn"),
         ("ods.bseg.DMBTR", 2, "bseg_dmbtr_is_amount", "error"),
         ("ods.bseg", 2, "bseg_row_count", "warn"),
     ]
-    dmbtr = hits[1]
+    dmbtr = hits[2]
     assert (dmbtr.dimension, dmbtr.unexpected_count, dmbtr.examples, dmbtr.kind) == (
         "准确性", 2, ["12x.50", "--3"], "transform")
     # with filter edges, BSEG's key columns and the header's count too; KOSTL still does not
     assert "ods.bseg.KOSTL" not in {h.where for h in trace(con, f"{VOUCHER_ITEM}.amount_lc", lineage, True)}
 
-    result = CliRunner().invoke(app, ["trace", f"{VOUCHER_ITEM}.amount_lc", "--db", str(db)])
+    # the CLI opens the file read-only, as a second process would: give it a copy
+    con.execute("CHECKPOINT")
+    copy = db.with_name("trace-copy.duckdb")
+    shutil.copy(db, copy)
+    result = CliRunner().invoke(app, ["trace", f"{VOUCHER_ITEM}.amount_lc", "--db", str(copy)])
     assert result.exit_code == 0, result.output
     assert "[2 hops, transform] ods.bseg.DMBTR  bseg_dmbtr_is_amount  准确性 error  unexpected 2" in result.output
+
+
+def test_refresh_after_a_build_takes_the_source_columns_from_the_database(pool_db, register):
+    con, _ = pool_db
+    # pipelines.build.build has refreshed it already; unchanged models are kept as they are
+    report = refresh_lineage(con, load_models(), register)
+    assert len(report.kept) == 20 and report.recomputed == [] and not report.problems
+    assert con.execute("SELECT kind FROM meta.column_lineage WHERE model = 'stg.stg_bseg' AND column_name = 'dmbtr' "
+                       "AND source_table = 'ods.bseg' AND source_column = 'DMBTR'").fetchall() == [("transform",)]
 
 
 # ---- Dagster ----------------------------------------------------------------------------------------

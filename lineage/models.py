@@ -1,0 +1,212 @@
+"""Column lineage of the SQL models (模型字段血缘): each model's output columns and their sources.
+
+`model_lineage(models, register, sources)` resolves every model with the lineage core against
+the columns known so far — the ODS tables (from the register, plus the batch columns), the
+reference tables and the upstream models' outputs, in dependency order — and returns a
+`ModelLineage` (lineage.model_graph) to query: upstream / downstream trees, reached columns,
+descriptions.
+
+Columns are named `schema.table.column`, spelled as their table has them: ODS columns as the
+register writes them (`ods.bsid.DMBTR`), model columns as DuckDB names them (`dmbtr`).
+
+A model that cannot be read or resolved becomes a `LineageProblem` (file, line, column) and the
+others still resolve. Its downstream models are resolved without its columns: references
+qualified by its alias (or unambiguous) still point at `its_table.column`, and the model is
+marked partial (`TableLineage.unknown_inputs`); what cannot be resolved without those columns
+(`SELECT *` over it, an ambiguous bare name) makes that model a problem too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from catalog.register import Register
+from lineage.column_lineage import resolve_targets
+from lineage.errors import LineageError
+from lineage.model_graph import LineageEdge, LineageProblem, ModelLineage, TableLineage, split_column
+from lineage.statement import parse_statement
+from models.loader import LAYERS, MODELS_DIR, Model, ModelError, load_model
+
+__all__ = [
+    "ODS_BATCH_COLUMNS",
+    "LineageEdge",
+    "LineageProblem",
+    "ModelLineage",
+    "SchemaResolver",
+    "TableLineage",
+    "columns_from_ddl",
+    "model_lineage",
+    "read_models",
+    "source_tables",
+    "sql_md5",
+]
+
+DIALECT = "duckdb"
+# the batch columns ingest adds to every ODS table (pipelines.ingest.BATCH_COLUMNS; a test keeps them equal)
+ODS_BATCH_COLUMNS = ("_batch_id", "_biz_date", "_source_file", "_row_number")
+
+
+def sql_md5(sql: str) -> str:
+    """Fingerprint of a model's SQL text: its stored lineage is recomputed when this changes."""
+    return hashlib.md5(sql.encode("utf-8")).hexdigest()
+
+
+def source_tables(
+    register: Register,
+    batch_columns: Sequence[str] = (),
+    reference_tables: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, list[str]]:
+    """Columns of the tables models read but do not build: `ods.<table>` (register columns,
+    then the batch columns every ODS table carries) and the reference tables."""
+    tables = {f"ods.{t.ods_name}": [*t.column_names, *batch_columns] for t in register.tables}
+    tables.update({name: list(columns) for name, columns in (reference_tables or {}).items()})
+    return tables
+
+
+def columns_from_ddl(ddl: str) -> dict[str, list[str]]:
+    """`schema.table -> columns` of the CREATE TABLE statements in `ddl` (other statements skipped)."""
+    tables: dict[str, list[str]] = {}
+    for statement in sqlglot.parse(ddl, read=DIALECT):
+        if isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema):
+            table = statement.this.this
+            name = ".".join(p.name for p in table.parts)
+            tables[name] = [c.name for c in statement.this.expressions if isinstance(c, exp.ColumnDef)]
+    return tables
+
+
+class SchemaResolver:
+    """Resolves models one at a time against the columns known so far, in dependency order."""
+
+    def __init__(self, sources: Mapping[str, Sequence[str]]) -> None:
+        self.schema: dict[str, list[str]] = {}
+        self._spelling: dict[str, tuple[str, dict[str, str]]] = {}  # lower table -> (table, lower col -> col)
+        for table, columns in sources.items():
+            self.add(table, columns)
+
+    def add(self, table: str, columns: Sequence[str]) -> None:
+        """Make `table`'s columns known to the models resolved after it."""
+        self.schema[table] = list(columns)
+        self._spelling[table.lower()] = (table, {c.lower(): c for c in columns})
+
+    def forget(self, table: str) -> None:
+        self.schema.pop(table, None)
+        self._spelling.pop(table.lower(), None)
+
+    def knows(self, table: str) -> bool:
+        return table.lower() in self._spelling
+
+    def spelled(self, column: str) -> str:
+        """`ods.bsid.dmbtr` (as the core normalises it) -> `ods.bsid.DMBTR` (as the table has it)."""
+        table, name = split_column(column)
+        known = self._spelling.get(table.lower())
+        if known is None:
+            return column
+        return f"{known[0]}.{known[1].get(name.lower(), name)}"
+
+    def resolve(self, model: Model) -> TableLineage:
+        """The model's columns and edges; raises LineageError. Does not add the model's table."""
+        targets = resolve_targets(model.sql, self.schema, DIALECT)
+        edges: list[LineageEdge] = []
+        for target, sources in targets:
+            for source, kind in sources.items():
+                edges.append(LineageEdge(f"{model.table}.{target}", self.spelled(source), kind))
+        unknown = tuple(sorted(t for t in model.depends_on if not self.knows(t)))
+        return TableLineage(
+            table=model.table,
+            path=model.path,
+            sql_md5=sql_md5(model.sql),
+            columns=tuple(name for name, _ in targets),
+            edges=tuple(edges),
+            unknown_inputs=unknown,
+        )
+
+    def problem(self, model: Model, error: LineageError) -> LineageProblem:
+        unknown = sorted(t for t in model.depends_on if not self.knows(t))
+        note = f" (upstream without lineage: {', '.join(unknown)})" if unknown else ""
+        return LineageProblem(model.table, model.path, error.line, error.col, error.message + note)
+
+
+def model_lineage(
+    models: Sequence[Model],
+    register: Register,
+    sources: Mapping[str, Sequence[str]] | None = None,
+    problems: Iterable[LineageProblem] = (),
+) -> ModelLineage:
+    """Lineage of every model, in the given (dependency) order.
+
+    `sources`: columns of the ODS and reference tables (see `source_tables`); default: the
+    register's ODS columns with the batch columns, and no reference tables (the models qualify
+    their columns, so they still resolve, unchecked). `problems`: models that could not even be loaded
+    (`read_models`), reported along with the ones that fail here.
+    """
+    resolver = SchemaResolver(sources if sources is not None else source_tables(register, ODS_BATCH_COLUMNS))
+    source_columns = {t: tuple(c) for t, c in resolver.schema.items()}
+    found = list(problems)
+    tables: dict[str, TableLineage] = {}
+    for model in models:
+        try:
+            lineage = resolver.resolve(model)
+        except LineageError as err:
+            found.append(resolver.problem(model, err))
+            continue
+        tables[model.table] = lineage
+        resolver.add(model.table, lineage.columns)
+    docs = {m.table: dict(m.meta.columns) for m in models}
+    names = {m.table: m.meta.name_zh for m in models}
+    return ModelLineage(register, source_columns, tables, found, docs, names)
+
+
+def read_models(root: Path = MODELS_DIR) -> tuple[list[Model], list[LineageProblem]]:
+    """The models under `root` that load, in dependency order, and a problem for each that does not.
+
+    Unlike `models.loader.load_models`, one broken model does not stop the others.
+    """
+    models: list[Model] = []
+    problems: list[LineageProblem] = []
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            try:
+                models.append(load_model(path))
+            except ModelError as err:
+                problems.append(_load_problem(path, err))
+    ordered, cyclic = _dependency_order(models)
+    problems += [
+        LineageProblem(m.table, m.path, None, None, "models depend on each other in a cycle") for m in cyclic
+    ]
+    return ordered, problems
+
+
+def _load_problem(path: Path, err: ModelError) -> LineageProblem:
+    table = f"{path.parent.name}.{path.stem}"
+    message = re.sub(rf"^{re.escape(str(err.path))}(:\d+)*: ", "", str(err))
+    if err.path == path and path.exists():
+        try:  # the core points at the offending token's first character
+            parse_statement(path.read_text(encoding="utf-8"), Dialect.get_or_raise(DIALECT))
+        except LineageError as parsed:
+            return LineageProblem(table, path, parsed.line, parsed.col, parsed.message)
+    return LineageProblem(table, Path(err.path), err.line, err.col, message)
+
+
+def _dependency_order(models: list[Model]) -> tuple[list[Model], list[Model]]:
+    """Upstream first; models caught in a dependency cycle are returned apart."""
+    by_table = {m.table: m for m in models}
+    graph = {m.table: {d for d in m.depends_on if d in by_table} for m in models}
+    cyclic: list[Model] = []
+    while True:
+        try:
+            order = list(TopologicalSorter(graph).static_order())
+            return [by_table[t] for t in order], cyclic
+        except CycleError as exc:
+            for table in set(exc.args[1]):
+                if table in graph:
+                    cyclic.append(by_table[table])
+                    del graph[table]
+            graph = {t: deps & set(graph) for t, deps in graph.items()}

@@ -1,0 +1,70 @@
+"""Assets that stand for the pipeline's own records and for publication:
+`meta/delivery_log` (meta.batch and the metric history), `quarantine/quarantine_log`, and
+`published/respool_snapshot`, the read-only copy analysts query."""
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from catalog.register import Register
+from pipelines import config
+from pipelines.ods_assets import DUCKDB_POOL
+from pipelines.publish import PublishRefused, publish
+from pipelines.resources import RespoolResource
+from quality.metrics import record_metrics
+
+
+class PublishResource(dg.ConfigurableResource):
+    """Where the published snapshot goes."""
+
+    target: str = Field(default_factory=lambda: str(config.published_db()),
+                        description="published snapshot ($RESPOOL_PUBLISHED_DB)")
+
+
+def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_keys: list[dg.AssetKey],
+                         pool_keys: list[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+    @dg.asset(key=["meta", "delivery_log"], group_name="ods", deps=ods_keys, pool=DUCKDB_POOL,
+              kinds={"duckdb"},
+              description="交付记录（meta.batch）与指标历史（meta.quality_metric）：每次交付的状态、行数、拒收原因。\n\n"
+                          "The delivery log and the metric history behind the timeliness and band checks.")
+    def delivery_log(respool: RespoolResource) -> dg.MaterializeResult:
+        con = respool.connect()
+        try:
+            metrics = record_metrics(con, register)
+            counts = dict(con.execute("SELECT status, count(*) FROM meta.batch GROUP BY 1").fetchall())
+            latest = con.execute("SELECT strftime(max(biz_date), '%Y-%m-%d') FROM meta.batch").fetchone()[0]
+        finally:
+            con.close()
+        return dg.MaterializeResult(metadata={
+            "loaded": counts.get("loaded", 0), "refused": counts.get("refused", 0),
+            "skipped": counts.get("skipped", 0), "latest_biz_date": latest or "", "metric_rows": metrics})
+
+    @dg.asset(key=["quarantine", "quarantine_log"], group_name="stg", deps=stg_keys, pool=DUCKDB_POOL,
+              kinds={"duckdb"},
+              description="隔离区：无法清洗的交付行（quarantine.stg_*），含原因代码。\n\n"
+                          "Rows that could not be cleansed, with their reason codes.")
+    def quarantine_log(respool: RespoolResource) -> dg.MaterializeResult:
+        con = respool.connect()
+        try:
+            rows = con.execute("SELECT table_name FROM information_schema.tables "
+                               "WHERE table_schema = 'quarantine' ORDER BY 1").fetchall()
+            counts = {t: con.execute(f"SELECT count(*) FROM quarantine.{t}").fetchone()[0] for (t,) in rows}
+        finally:
+            con.close()
+        return dg.MaterializeResult(metadata={"dagster/row_count": sum(counts.values()), **counts})
+
+    @dg.asset(key=["published", "respool_snapshot"], group_name="publish",
+              deps=[*pool_keys, dg.AssetKey(["meta", "delivery_log"]), dg.AssetKey(["quarantine", "quarantine_log"])],
+              pool=DUCKDB_POOL, kinds={"duckdb"},
+              description="发布：分析人员查询的只读快照，仅在阻断性（error）检查全部通过后原子替换。\n\n"
+                          "The read-only snapshot analysts query, swapped in atomically only after the "
+                          "blocking checks passed.")
+    def respool_snapshot(respool: RespoolResource, publish_target: PublishResource) -> dg.MaterializeResult:
+        try:
+            path = publish(Path(respool.db_path), Path(publish_target.target))
+        except PublishRefused as exc:
+            raise dg.Failure(description=f"未发布 not published: {exc}") from None
+        return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+
+    return [delivery_log, quarantine_log, respool_snapshot]

@@ -1,0 +1,113 @@
+"""What `respool lineage` and `respool trace` show: the project's lineage, trees, exports.
+
+Lineage comes from the model files (no data needed); `refresh` stores it in meta.column_lineage
+and `trace` joins it with the latest quality results, so those two need the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from catalog.register import Register, load_register
+from lineage.graph import Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
+from lineage.model_graph import LineageNode, ModelLineage, UnknownColumnError
+from lineage.models import columns_from_ddl, model_lineage, read_models, source_tables
+from lineage.trace import TraceHit
+from models.loader import MODELS_DIR
+from pipelines.ingest import BATCH_COLUMNS
+from pipelines.reference_data import REF_DDL
+
+FORMATS = ("tree", "json", "dot", "png")
+KIND_ZH = {"direct": "直接", "transform": "计算", "filter": "过滤"}
+
+
+def lineage_sources(register: Register) -> dict[str, list[str]]:
+    """ODS columns (register + batch columns) and reference tables, as the pipeline creates them."""
+    return source_tables(register, [name for name, _ in BATCH_COLUMNS], columns_from_ddl(REF_DDL))
+
+
+def project_lineage(root: Path = MODELS_DIR, register: Register | None = None) -> ModelLineage:
+    """Lineage of the model files under `root`, problems included."""
+    register = register or load_register()
+    models, problems = read_models(root)
+    return model_lineage(models, register, lineage_sources(register), problems)
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+def resolve(lineage: ModelLineage, column: str) -> str:
+    try:
+        return lineage.resolve(column)
+    except UnknownColumnError as exc:
+        raise fail(f"未知字段 unknown column: {exc}") from None
+
+
+def _warn_problems(lineage: ModelLineage) -> None:
+    for problem in lineage.problems:
+        typer.echo(f"血缘问题 lineage problem: {problem}", err=True)
+
+
+def render_tree(root: LineageNode, lineage: ModelLineage) -> str:
+    """The tree as text: each line the edge kind, the column and its description."""
+    lines = [_node_text(root, lineage)]
+
+    def add(node: LineageNode, prefix: str) -> None:
+        for i, child in enumerate(node.children):
+            last = i == len(node.children) - 1
+            lines.append(f"{prefix}{'└── ' if last else '├── '}{_node_text(child, lineage)}")
+            add(child, prefix + ("    " if last else "│   "))
+
+    add(root, "")
+    return "\n".join(lines)
+
+
+def _node_text(node: LineageNode, lineage: ModelLineage) -> str:
+    doc = lineage.description(node.column)
+    kind = f"[{node.kind} {KIND_ZH[node.kind]}] " if node.kind else ""
+    text = f"{kind}{node.column}" + (f"  {doc.label}" if doc else "")
+    return text + ("  (见上 see above)" if node.repeated else "")
+
+
+def show(lineage: ModelLineage, column: str, direction: Direction, fmt: str, out: Path | None, filters: bool) -> None:
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    _warn_problems(lineage)
+    focus = resolve(lineage, column)
+    if fmt == "tree":
+        tree = lineage.upstream(focus, filters) if direction == "upstream" else lineage.downstream(focus, filters)
+        typer.echo(render_tree(tree, lineage))
+        reached = (lineage.upstream_columns if direction == "upstream" else lineage.downstream_columns)(
+            focus, filters)
+        what = "源字段 source columns" if direction == "upstream" else "受影响字段 columns fed"
+        typer.echo(f"\n{len(reached)} {what}")
+        return
+    graph = lineage_graph(lineage, focus, direction, filters)
+    _export(graph, lineage, fmt, out)
+
+
+def _export(graph: LineageGraph, lineage: ModelLineage, fmt: str, out: Path | None) -> None:
+    if fmt == "png":
+        drawing = write_png(graph, lineage, out or Path("lineage.png"))
+        font = drawing.font or "无中文字体 no CJK font: ASCII labels (install fonts-noto-cjk)"
+        typer.echo(f"{drawing.path}: {len(graph.columns)} columns, {len(graph.edges)} edges; font {font}")
+        return
+    text = to_json(graph, lineage) if fmt == "json" else to_dot(graph, lineage)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"{out}: {len(graph.columns)} columns, {len(graph.edges)} edges")
+
+
+def hit_dict(hit: TraceHit) -> dict:
+    return {k: getattr(hit, k) for k in ("table", "column", "hops", "kind", "expectation_id", "dimension",
+                                         "severity", "unexpected_count", "examples", "description_zh",
+                                         "run_at")}
+
+
