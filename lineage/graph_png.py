@@ -4,21 +4,18 @@ Tables are boxes listing their involved columns, laid out left to right by layer
 (lineage.graph_layout); edges are curves coloured by kind, filter edges dashed; the traced
 column is highlighted.
 
-Chinese labels need a CJK font: `$RESPOOL_CJK_FONT` (a font file), else the first installed one
-of Noto Sans CJK, Source Han Sans, WenQuanYi, AR PL, Droid Sans Fallback (Debian:
-`fonts-noto-cjk` or `fonts-wqy-microhei`). Without one the labels are ASCII: column names (the
+Chinese labels use the CJK font of catalog.fonts (the Noto Sans CJK SC that `mplfonts` ships,
+unless $RESPOOL_CJK_FONT names another). Without one the labels are ASCII: column names (the
 SAP codes for ODS columns) with English descriptions.
 """
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -27,15 +24,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as CurvePath
 
+from catalog.fonts import find_cjk_font
 from lineage.graph import KIND_COLOURS, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
 from lineage.graph_layout import HEAD, ROW, Item, Layout, Route, layout
 from lineage.model_graph import ModelLineage, split_column
 from models.loader import LAYER_ZH
 
-CJK_FONT_ENV = "RESPOOL_CJK_FONT"
-CJK_FILE_HINTS = ("notosanscjk", "notosanssc", "sourcehansans", "wqy-microhei", "wqy-zenhei", "uming",
-                  "ukai", "droidsansfallback", "notoserifcjk")
-CJK_NAME_HINTS = ("CJK", "WenQuanYi", "AR PL", "Source Han", "Droid Sans Fallback")
 KIND_ZH = {"direct": "直接", "transform": "计算", "filter": "过滤"}
 FONT_PT = 9.0
 PAD = 0.10
@@ -51,22 +45,6 @@ class Drawing:
 
     path: Path
     font: Path | None
-
-
-def find_cjk_font() -> Path | None:
-    """A font file with Chinese glyphs: $RESPOOL_CJK_FONT, else the first one installed."""
-    configured = os.environ.get(CJK_FONT_ENV)
-    if configured:
-        return Path(configured) if Path(configured).is_file() else None
-    files = sorted(font_manager.findSystemFonts())
-    for hint in CJK_FILE_HINTS:
-        for name in files:
-            if hint in Path(name).name.lower().replace(" ", ""):
-                return Path(name)
-    for entry in font_manager.fontManager.ttflist:
-        if any(hint in entry.name for hint in CJK_NAME_HINTS):
-            return Path(entry.fname)
-    return None
 
 
 class _Labels:
