@@ -24,8 +24,10 @@ CREATE TABLE IF NOT EXISTS meta.quality_result (
     examples           VARCHAR,              -- JSON list of a few unexpected values or rows
     exception          VARCHAR,
     description_zh     VARCHAR,
-    description_en     VARCHAR
+    description_en     VARCHAR,
+    checked_biz_date   DATE                  -- the business-date partition the run checked
 );
+ALTER TABLE meta.quality_result ADD COLUMN IF NOT EXISTS checked_biz_date DATE;
 """
 
 

@@ -37,6 +37,7 @@ def load_suites(register: Register, suites_dir: Path = SUITES_DIR) -> list[Suite
 class QualityRun:
     run_id: str
     run_at: datetime
+    biz_date: date | None = None  # the business date whose partitions were checked
     results: list[tuple[SuiteSpec, ExpectationResult]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -78,7 +79,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, register: Register, suites: list[
         record_metrics(con, register)
     con.execute("SET VARIABLE quality_biz_date = ?::DATE", [biz_date])
     con.execute("SET VARIABLE delivery_deadline = to_microseconds(?::BIGINT)", [int(deadline_hours * 3600e6)])
-    run = QualityRun(run_id=uuid.uuid4().hex[:12], run_at=datetime.now(UTC).replace(tzinfo=None))
+    if biz_date is None and con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                                        "table_schema = 'meta' AND table_name = 'batch'").fetchone()[0]:
+        biz_date = con.execute("SELECT max(biz_date) FROM meta.batch").fetchone()[0]
+    run = QualityRun(run_id=uuid.uuid4().hex[:12], run_at=datetime.now(UTC).replace(tzinfo=None),
+                     biz_date=biz_date)
     started = time.perf_counter()
     for i, suite in enumerate(suites if suites is not None else load_suites(register), start=1):
         t0 = time.perf_counter()
@@ -98,11 +103,11 @@ def _store(con: duckdb.DuckDBPyConnection, run: QualityRun) -> None:
              r.dimension, r.severity, r.success, json.dumps(r.observed_value, ensure_ascii=False, default=str),
              r.element_count, r.unexpected_count, r.unexpected_percent,
              json.dumps(r.unexpected_examples, ensure_ascii=False, default=str), r.exception,
-             r.description_zh, r.description_en] for s, r in run.results]
+             r.description_zh, r.description_en, run.biz_date] for s, r in run.results]
     con.begin()
     try:
-        con.executemany("INSERT INTO meta.quality_result VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows)
+        con.executemany("INSERT INTO meta.quality_result VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.commit()
     except BaseException:
         con.rollback()
