@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks import ingest, pool
+from benchmarks import ingest, pool, quality
 
 
 def main() -> None:
     ingest.main()
     pool.main()
+    quality.main()
 
 
 if __name__ == "__main__":

@@ -98,8 +98,16 @@ def run_checks(con: duckdb.DuckDBPyConnection, register: Register, suites: list[
     return run
 
 
+def checked_column(result: ExpectationResult) -> str | None:
+    """The table column a result is about: a relation column `<COLUMN>__<check>` reports on
+    <COLUMN> (quality.structural); any other column is taken as named."""
+    if result.column and "__" in result.column:
+        return result.column.split("__", 1)[0]
+    return result.column
+
+
 def _store(con: duckdb.DuckDBPyConnection, run: QualityRun) -> None:
-    rows = [[run.run_id, run.run_at, s.name, s.target, r.expectation_id, r.expectation_type, r.column,
+    rows = [[run.run_id, run.run_at, s.name, s.target, r.expectation_id, r.expectation_type, checked_column(r),
              r.dimension, r.severity, r.success, json.dumps(r.observed_value, ensure_ascii=False, default=str),
              r.element_count, r.unexpected_count, r.unexpected_percent,
              json.dumps(r.unexpected_examples, ensure_ascii=False, default=str), r.exception,
