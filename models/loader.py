@@ -156,3 +156,9 @@ def macro_files(root: Path = MODELS_DIR) -> list[Path]:
 def table_macro_files(root: Path = MODELS_DIR) -> list[Path]:
     """Table macros over the built tables (aging at any key date), created after the build."""
     return sorted((root / "table_macros").glob("*.sql"))
+
+
+def create_macros(con, files: list[Path] | None = None) -> None:
+    """(Re)create the scalar macros (cleansing and aging rules) on a DuckDB connection."""
+    for path in files if files is not None else macro_files():
+        con.execute(path.read_text(encoding="utf-8"))
