@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks import ingest, pool, quality
+from benchmarks import bench_lineage, ingest, pool, quality
 
 
 def main() -> None:
     ingest.main()
     pool.main()
     quality.main()
+    bench_lineage.main()
 
 
 if __name__ == "__main__":
