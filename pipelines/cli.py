@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 
 from pipelines import config
 from pipelines.cli_lineage import commands as lineage_commands
+from pipelines.cli_quality import commands as quality_commands
 
 # Commands import what they need when they run: `respool aging` answers in well under a second.
 
@@ -481,6 +482,7 @@ def publish(
 
 
 app.add_typer(lineage_commands)  # respool lineage …, respool trace
+app.add_typer(quality_commands)  # respool report, respool alert
 
 
 def main() -> None:  # pragma: no cover

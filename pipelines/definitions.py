@@ -7,6 +7,7 @@ import dagster as dg
 
 from catalog.register import load_register
 from models.loader import load_models
+from pipelines.alert_sensor import build_quality_alert_sensor
 from pipelines.control_assets import PublishResource, build_control_assets
 from pipelines.model_assets import build_model_assets, model_asset_key
 from pipelines.ods_assets import build_ods_assets
@@ -56,6 +57,6 @@ defs = dg.Definitions(
     asset_checks=quality_checks,
     jobs=[ingest_job, build_job, nightly_job],
     schedules=[nightly_schedule],
-    sensors=[build_delivery_sensor(register, ingest_job)],
+    sensors=[build_delivery_sensor(register, ingest_job), build_quality_alert_sensor()],
     resources={"respool": RespoolResource(), "publish_target": PublishResource()},
 )

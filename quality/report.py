@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from quality.specs import DIMENSIONS
-from quality.trends import DAILY_RESULTS, WINDOW_DAYS, plot_trends, trend_series
+from quality.trends import DAILY_RESULTS, WINDOW_DAYS, dated_results_exist, plot_trends, trend_series
 
 REPORT_HTML, REPORT_MD = "report.html", "report.md"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -135,9 +135,7 @@ class ReportFiles:
 
 def newest_checked_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The newest business date any quality run checked; None before the first run."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_schema = 'meta' AND table_name = 'quality_result'").fetchone()[0]
-    if not exists:
+    if not dated_results_exist(con):
         return None
     return con.execute("SELECT max(checked_biz_date) FROM meta.quality_result").fetchone()[0]
 
@@ -145,7 +143,7 @@ def newest_checked_date(con: duckdb.DuckDBPyConnection) -> date | None:
 def load_day(con: duckdb.DuckDBPyConnection, biz_date: date) -> QualityDay:
     """The results of the latest run of each suite that checked `biz_date`."""
     day = QualityDay(biz_date)
-    if newest_checked_date(con) is None:
+    if not dated_results_exist(con):
         return day
     cur = con.execute(DAY_SQL, [biz_date])
     names = [d[0] for d in cur.description]
@@ -217,13 +215,21 @@ def _pct(passed: int, total: int) -> str:
     return f"{passed / total:.1%}" if total else "—"
 
 
+def _scalar_text(value: object) -> str:
+    if isinstance(value, str):
+        # dates reach GX as midnight timestamps; the time says nothing
+        return value.removesuffix("T00:00:00")
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _example_text(value: object, limit: int = 120) -> str:
+    """An example value or row: `a=1, b=x` for a row, `x, y` for a pair, the value otherwise."""
     if isinstance(value, dict):
-        text = ", ".join(f"{k}={v}" for k, v in value.items())
-    elif isinstance(value, str):
-        text = value
+        text = ", ".join(f"{k}={_scalar_text(v)}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        text = ", ".join(_scalar_text(v) for v in value)
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        text = _scalar_text(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -255,19 +261,24 @@ h2 { font-size: 19px; margin: 34px 0 10px; padding-bottom: 4px; border-bottom: 2
 .card { flex: 1 1 150px; border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 14px; }
 .card .n { font-size: 28px; font-weight: 600; }
 .card .l { font-size: 13px; color: #52606d; }
-.card.err .n { color: #c0392b; } .card.warn .n { color: #b7791f; } .card.good .n { color: #1e7b3c; }
+.card.c-good .n { color: #1e7b3c; } .card.c-err.hot .n { color: #c0392b; } .card.c-warn.hot .n { color: #b7791f; }
+.card.c-err.hot { background: #fbe3e1; border-color: #f1b7b0; }
+.card.c-warn.hot { background: #fdf1dc; border-color: #f3d39b; }
 .banner { padding: 10px 14px; border-radius: 6px; font-weight: 600; }
 .banner.ok { background: #e3f4e8; color: #1e7b3c; } .banner.blocked { background: #fbe3e1; color: #a12a1c; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border: 1px solid #e4e7eb; padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #f0f4f8; font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-td.cell { text-align: center; white-space: nowrap; }
+td.cell, th.cell { text-align: center; white-space: nowrap; }
+table.failing { table-layout: fixed; }
+td code { overflow-wrap: anywhere; }
+ul.ex li { overflow-wrap: anywhere; }
 .pass { background: #e3f4e8; color: #1e7b3c; } .warn { background: #fdf1dc; color: #8a5a00; }
 .error { background: #fbe3e1; color: #a12a1c; font-weight: 600; } .na { color: #9aa5b1; }
 .bar { background: #e4e7eb; border-radius: 3px; height: 10px; width: 180px; display: inline-block; }
 .bar span { display: block; height: 10px; border-radius: 3px; background: #3e8e5e; }
-.sev { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; }
+.sev { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
 .sev.error { background: #c0392b; color: #fff; } .sev.warn { background: #e6a23c; color: #fff; }
 code, .ex { font-family: "JetBrains Mono", Consolas, monospace; font-size: 12px; }
 ul.ex { margin: 0; padding-left: 16px; }
@@ -280,6 +291,11 @@ footer { margin-top: 36px; font-size: 12px; color: #7b8794; }
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _code(identifier: object) -> str:
+    """An identifier as code that may wrap after `_` and `.` only."""
+    return "<code>" + _e(identifier).replace("_", "_<wbr>").replace(".", ".<wbr>") + "</code>"
 
 
 def _h2(zh: str, en: str) -> str:
@@ -302,7 +318,7 @@ def _dimension_table(day: QualityDay) -> str:
 
 
 def _matrix_table(day: QualityDay) -> str:
-    head = "".join(f"<th class='num'>{_e(d)}<br><span class='en'>{_e(en)}</span></th>" for d, en in DIMENSIONS.items())
+    head = "".join(f"<th class='cell'>{_e(d)}<br><span class='en'>{_e(en)}</span></th>" for d, en in DIMENSIONS.items())
     rows = []
     for table, dims in day.matrix().items():
         cells = []
@@ -334,13 +350,14 @@ def _failing_table(day: QualityDay) -> str:
             count += f"<br><span class='sub'>{r.unexpected_percent:.2f}%</span>"
         rows.append(
             f"<tr><td><span class='sev {r.severity}'>{'错误 error' if r.severity == 'error' else '警告 warn'}</span></td>"
-            f"<td><code>{_e(r.target_table)}</code></td>"
-            f"<td><code>{_e(r.check_id)}</code>{'<br><span class=sub>列 column ' + _e(r.column_name) + '</span>' if r.column_name else ''}</td>"
+            f"<td>{_code(r.target_table)}</td>"
+            f"<td>{_code(r.check_id)}{'<br><span class=sub>列 column ' + _e(r.column_name) + '</span>' if r.column_name else ''}</td>"
             f"<td>{_e(r.dimension)}<br><span class='en'>{_e(DIMENSIONS.get(r.dimension, ''))}</span></td>"
             f"<td class='num'>{count}</td><td><ul class='ex'>{examples}</ul></td>"
             f"<td>{_e(r.description_zh)}<br><span class='en'>{_e(r.description_en)}</span></td></tr>")
-    return ("<table><tr><th>级别 severity</th><th>表 table</th><th>检查 check</th><th>维度 dimension</th>"
-            "<th class='num'>异常数 unexpected</th><th>示例 examples</th><th>说明 description</th></tr>"
+    widths = "".join(f"<col style='width:{w}%'>" for w in (8, 13, 21, 9, 8, 18, 23))
+    return (f"<table class='failing'><colgroup>{widths}</colgroup><tr><th>级别 severity</th><th>表 table</th><th>检查 check</th><th>维度 dimension</th>"
+            "<th class='num'>异常数<br>unexpected</th><th>示例 examples</th><th>说明 description</th></tr>"
             + "".join(rows) + "</table>")
 
 
@@ -363,9 +380,11 @@ def render_html(day: QualityDay, plots: dict[str, Path], docs_link: str | None, 
     errors, warns = day.failed("error"), day.failed("warn")
     cards = (
         f"<div class='card'><div class='n'>{len(day.results)}</div><div class='l'>检查数 checks run</div></div>"
-        f"<div class='card good'><div class='n'>{day.passed}</div><div class='l'>通过 passed</div></div>"
-        f"<div class='card err'><div class='n'>{errors}</div><div class='l'>错误级未通过 failed error</div></div>"
-        f"<div class='card warn'><div class='n'>{warns}</div><div class='l'>警告级未通过 failed warn</div></div>"
+        f"<div class='card c-good'><div class='n'>{day.passed}</div><div class='l'>通过 passed</div></div>"
+        f"<div class='card c-err{' hot' if errors else ''}'><div class='n'>{errors}</div>"
+        "<div class='l'>错误级未通过 failed error</div></div>"
+        f"<div class='card c-warn{' hot' if warns else ''}'><div class='n'>{warns}</div>"
+        "<div class='l'>警告级未通过 failed warn</div></div>"
         f"<div class='card'><div class='n'>{day.score:.1%}</div><div class='l'>综合得分 overall score</div></div>")
     figures = "".join(
         f"<figure><img src='{_img(path)}' alt='{_e(PLOT_TITLES.get(name, name))}'>"

@@ -77,10 +77,18 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> boo
                             "AND table_name = ?", [schema, name]).fetchone()[0])
 
 
+def dated_results_exist(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether meta.quality_result exists with its checked_biz_date column (a database from
+    before that column, opened read-only, has results no business date can be given to)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'meta' "
+                            "AND table_name = 'quality_result' AND column_name = 'checked_biz_date'"
+                            ).fetchone()[0])
+
+
 def trend_series(con: duckdb.DuckDBPyConnection, until: date, days: int = WINDOW_DAYS) -> TrendSeries:
     """The last `days` checked business dates up to `until`, and the row counts of as many dates."""
     series = TrendSeries()
-    if not _table_exists(con, "meta", "quality_result"):
+    if not dated_results_exist(con):
         return series
     rows = con.execute(TREND_SQL, {"until": until, "days": days}).fetchall()
     series.dates = sorted({r[0] for r in rows})
