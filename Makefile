@@ -29,6 +29,7 @@ run: $(STAMP)
 	-$(BIN)/respool ingest --landing $(RESPOOL_LANDING) --landing $(RESPOOL_LANDING)/redelivery --db $(RESPOOL_DB)
 	$(BIN)/respool build --db $(RESPOOL_DB)
 	-$(BIN)/respool check --db $(RESPOOL_DB) --all-dates --manifest $(RESPOOL_LANDING)/generation.json
+	$(BIN)/respool report --db $(RESPOOL_DB)
 	-$(BIN)/respool publish --db $(RESPOOL_DB)
 	$(BIN)/respool summary --db $(RESPOOL_DB)
 

@@ -32,7 +32,7 @@ quality_checks = build_quality_checks(load_suites(register), register,
 
 ingest_job = dg.define_asset_job(
     name="ingest_job",
-    selection=dg.AssetSelection.groups("ods") - dg.AssetSelection.keys(["meta", "delivery_log"]),
+    selection=dg.AssetSelection.groups("ods") - dg.AssetSelection.assets(dg.AssetKey(["meta", "delivery_log"])),
     description="加载一个业务日期的回流交付 — load one business date's deliveries into ods",
 )
 build_job = dg.define_asset_job(
