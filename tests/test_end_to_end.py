@@ -184,3 +184,24 @@ def test_clean_data_passes_every_check(tmp_path, register):
     failed, errors = _failed_over_every_partition(con, register, manifest["biz_dates"])
     assert failed == set() and errors == []
     con.close()
+
+
+def test_recon_cli_exits_1_beyond_the_tolerance(run, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    _, manifest, con, _, _ = run
+    (defect,) = _defects(manifest, "reconciliation_difference")
+    con.execute("CHECKPOINT")
+    db = tmp_path / "copy.duckdb"  # the CLI opens the file read-only, as another process would
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+                .fetchone()[0], db)
+    strict = CliRunner().invoke(app, ["recon", "--db", str(db), "--format", "csv"])
+    assert strict.exit_code == 1
+    line = next(r for r in strict.stdout.splitlines() if r.startswith(f"{defect['bukrs']},{defect['bill_month']},"))
+    assert f",{defect['difference']}," in line
+    lenient = CliRunner().invoke(app, ["recon", "--db", str(db), "--tolerance", "10000"])
+    assert lenient.exit_code == 0, lenient.output
