@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from pipelines import config
+from pipelines.cli_common import DbOption, parse_day
 from pipelines.cli_lineage import commands as lineage_commands
 from pipelines.cli_quality import commands as quality_commands
 
@@ -25,8 +26,6 @@ app.add_typer(register_app, name="register")
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
-DbOption = Annotated[Path | None, typer.Option(
-    "--db", help="DuckDB file (default $RESPOOL_DB, else data/respool.duckdb)", show_default=False)]
 
 
 def _progress(line: str) -> None:
@@ -80,13 +79,6 @@ def register_guide(
     console.print(f"回流指导手册 written to {out} ({len(text.splitlines())} lines)")
 
 
-def _parse_day(text: str) -> date:
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            pass
-    raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command()
@@ -102,7 +94,7 @@ def generate(
     """Write sample deliveries per the delivery contract (with documented deliberate defects)."""
     from sample_data.generator import generate as run_generator
 
-    manifest = run_generator(out, days=days, scale=scale, seed=seed, start=_parse_day(start),
+    manifest = run_generator(out, days=days, scale=scale, seed=seed, start=parse_day(start),
                              rows_per_file=rows_per_file, defects=not clean, progress=_progress)
     n_defects = len(manifest.get("defects", []))
     console.print(f"generated {days} business dates under {out} ({n_defects} deliberate defects, "
@@ -264,7 +256,7 @@ def aging(
         raise typer.BadParameter("--by must be company, customer, vendor or partner")
     if fmt not in ("table", "csv"):
         raise typer.BadParameter("--format must be table or csv")
-    key_date = _parse_day(as_of) if as_of else date.today()
+    key_date = parse_day(as_of) if as_of else date.today()
     partner_col = LEDGERS[ledger][1]
     con = _open(db, read_only=True)
     try:
@@ -411,7 +403,7 @@ def check(
         if all_dates:
             dates = [r[0] for r in con.execute("SELECT DISTINCT biz_date FROM meta.batch ORDER BY 1").fetchall()]
         else:
-            dates = [_parse_day(on) if on else None]
+            dates = [parse_day(on) if on else None]
         runs = []
         for day in dates:
             if day is not None and len(dates) > 1:

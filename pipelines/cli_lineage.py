@@ -11,13 +11,12 @@ from typing import Annotated
 import typer
 
 from pipelines import config
+from pipelines.cli_common import DbOption
 
 commands = typer.Typer(add_completion=False)
 lineage_app = typer.Typer(no_args_is_help=True, help="数据血缘 column lineage of the models (from the SQL)")
 commands.add_typer(lineage_app, name="lineage")
 
-DbOption = Annotated[Path | None, typer.Option(
-    "--db", help="DuckDB file (default $RESPOOL_DB, else data/respool.duckdb)", show_default=False)]
 FormatOption = Annotated[str, typer.Option("--format", help="tree, json, dot or png")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="file for json/dot/png (png default: lineage.png)")]
 FiltersOption = Annotated[bool, typer.Option(

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipelines import config
+from pipelines.cli_common import DbOption, parse_day
 
 commands = typer.Typer(add_completion=False)
 
-DbOption = Annotated[Path | None, typer.Option(
-    "--db", help="DuckDB file (default $RESPOOL_DB, else data/respool.duckdb)", show_default=False)]
 DateOption = Annotated[str | None, typer.Option(
     "--date", help="checked business date YYYY-MM-DD (default: the newest checked date)", show_default=False)]
 
@@ -26,13 +25,6 @@ def _say(text: str, error: bool = False) -> None:
     typer.echo(text, err=error)
 
 
-def _day(text: str) -> date:
-    for fmt in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            pass
-    raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
 def _open_read_only(db: Path | None):
@@ -48,7 +40,7 @@ def _open_read_only(db: Path | None):
 def _resolve_day(con, on: str | None) -> date:
     from quality.report import newest_checked_date
 
-    day = _day(on) if on else newest_checked_date(con)
+    day = parse_day(on) if on else newest_checked_date(con)
     if day is None:
         _say("没有检查结果 no quality results yet: run `respool check` first", error=True)
         raise typer.Exit(2)
