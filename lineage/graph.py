@@ -23,6 +23,7 @@ Direction = Literal["upstream", "downstream", "both"]
 RANKS = {"ods": 0, "ref": 0, "stg": 1, "dim": 2, "dwd": 2, "dws": 3, "ads": 4}
 RANK_NAMES = ["ods / ref", "stg", "dim / dwd", "dws", "ads"]
 KIND_COLOURS = {"direct": "#2563eb", "transform": "#ea580c", "filter": "#6b7280"}
+KIND_ZH = {"direct": "直接", "transform": "计算", "filter": "过滤"}
 LAYER_COLOURS = {"ods": "#e0f2fe", "ref": "#ecfccb", "stg": "#ede9fe", "dim": "#fef3c7", "dwd": "#fde68a",
                  "dws": "#fce7f3", "ads": "#dcfce7"}
 

@@ -25,12 +25,11 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as CurvePath
 
 from catalog.fonts import find_cjk_font
-from lineage.graph import KIND_COLOURS, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
+from lineage.graph import KIND_COLOURS, KIND_ZH, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
 from lineage.graph_layout import HEAD, ROW, Item, Layout, Route, layout
 from lineage.model_graph import ModelLineage, split_column
 from models.loader import LAYER_ZH
 
-KIND_ZH = {"direct": "直接", "transform": "计算", "filter": "过滤"}
 FONT_PT = 9.0
 PAD = 0.10
 MARGIN = 0.35

@@ -405,11 +405,12 @@ def check(
         else:
             dates = [parse_day(on) if on else None]
         runs = []
-        for day in dates:
+        for i, day in enumerate(dates):
             if day is not None and len(dates) > 1:
                 _progress(f"— 业务日期 business date {day}")
+            # the metric history covers every date at once: record it on the first run only
             runs.append(run_checks(con, register, biz_date=day, deadline_hours=deadline_hours,
-                                   progress=_progress))
+                                   progress=_progress, record=i == 0))
     finally:
         con.close()
     run = runs[-1]

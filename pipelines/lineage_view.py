@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from catalog.register import Register, load_register
-from lineage.graph import Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
+from lineage.graph import KIND_ZH, Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
 from lineage.model_graph import LineageNode, ModelLineage, UnknownColumnError
 from lineage.models import columns_from_ddl, model_lineage, read_models, source_tables
 from lineage.trace import TraceHit
@@ -20,7 +20,6 @@ from pipelines.ingest import BATCH_COLUMNS
 from pipelines.reference_data import REF_DDL
 
 FORMATS = ("tree", "json", "dot", "png")
-KIND_ZH = {"direct": "直接", "transform": "计算", "filter": "过滤"}
 
 
 def lineage_sources(register: Register) -> dict[str, list[str]]:

@@ -148,3 +148,15 @@ def deliver_scenario(landing: Path, register: Register) -> None:
              BLART="KR", ZFBDT="20230301", ZBD1T="60"),
     ])
     deliver(landing, r, "BSAK", DAY2, [])
+
+
+def deliver_bad_terms_item(landing: Path, register: Register) -> None:
+    """Day 2's BSID again, plus an item whose terms (ZBD1T -5) put its net due date before its
+    baseline date: the `error` check dwd_ar_item.net_due_not_before_baseline fails on it."""
+    (landing / DAY2 / "ERP_BSID_20261027.chk").unlink()
+    deliver(landing, register, "BSID", DAY2, [
+        item(register, "BSID", "3301", C2, "0100000003", "20240601", "001", "01", "S", "300.00", "1122020000",
+             ZBD1T="10", ZBD2T="20", ZBD3T="45"),
+        item(register, "BSID", "3301", C1, "0100000099", "20261020", "001", "01", "S", "10.00", "1122020000",
+             ZFBDT="20261020", ZBD1T="-5"),
+    ])

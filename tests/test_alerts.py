@@ -252,19 +252,12 @@ def _failing_run(tmp_path: Path, instance: dg.DagsterInstance) -> dg.ExecuteInPr
     from pipelines.definitions import defs
     from pipelines.ingest import ingest
     from pipelines.resources import RespoolResource
-    from tests.conftest import deliver as deliver_rows
-    from tests.pool_scenario import C1, C2, DAY1, deliver_scenario, item
+    from tests.pool_scenario import DAY1, deliver_bad_terms_item, deliver_scenario
 
     register = load_register()
     landing = tmp_path / "landing"
     deliver_scenario(landing, register)
-    (landing / "20261027" / "ERP_BSID_20261027.chk").unlink()
-    deliver_rows(landing, register, "BSID", "20261027", [
-        item(register, "BSID", "3301", C2, "0100000003", "20240601", "001", "01", "S", "300.00",
-             "1122020000", ZBD1T="10", ZBD2T="20", ZBD3T="45"),
-        item(register, "BSID", "3301", C1, "0100000099", "20261020", "001", "01", "S", "10.00",
-             "1122020000", ZFBDT="20261020", ZBD1T="-5"),
-    ])
+    deliver_bad_terms_item(landing, register)
     db = tmp_path / "d.duckdb"
     con = connect(db)
     assert not ingest(con, [landing], register, only=lambda d: d.biz_date == DAY1).refused

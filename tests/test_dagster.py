@@ -135,21 +135,15 @@ def test_materialise_the_pool_in_process(tmp_path):
     con.close()
 
 
-def _scenario_db(tmp_path, extra_bsid_rows=()):
+def _scenario_db(tmp_path, bad_terms=False):
     from pipelines.db import connect
     from pipelines.ingest import ingest
-    from tests.pool_scenario import DAY1, deliver_scenario
+    from tests.pool_scenario import DAY1, deliver_bad_terms_item, deliver_scenario
 
     landing = tmp_path / "landing"
     deliver_scenario(landing, register)
-    if extra_bsid_rows:
-        bsid = landing / "20261027" / "ERP_BSID_20261027.chk"
-        bsid.unlink()
-        from tests.pool_scenario import C2, item
-
-        rows = [item(register, "BSID", "3301", C2, "0100000003", "20240601", "001", "01", "S", "300.00",
-                     "1122020000", ZBD1T="10", ZBD2T="20", ZBD3T="45"), *extra_bsid_rows]
-        deliver(landing, register, "BSID", "20261027", rows)
+    if bad_terms:
+        deliver_bad_terms_item(landing, register)
     db = tmp_path / "d.duckdb"
     con = connect(db)
     only_day1 = ingest(con, [landing], register, only=lambda d: d.biz_date == DAY1)
@@ -188,12 +182,8 @@ def test_nightly_job_ingests_builds_checks_and_publishes(tmp_path):
 
 
 def test_failing_error_check_blocks_downstream_and_publication(tmp_path):
-    from tests.pool_scenario import C1, item
-
     # an item whose terms push the net due date before its baseline date: an `error` check
-    bad = item(register, "BSID", "3301", C1, "0100000099", "20261020", "001", "01", "S", "10.00",
-               "1122020000", ZFBDT="20261020", ZBD1T="-5")
-    landing, db = _scenario_db(tmp_path, extra_bsid_rows=[bad])
+    landing, db = _scenario_db(tmp_path, bad_terms=True)
     published = tmp_path / "published" / "respool.duckdb"
     result = _run_nightly(landing, db, published)
     evaluations = [ev.event_specific_data for ev in result.all_events

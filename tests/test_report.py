@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.db import connect
 from quality.specs import DIMENSIONS
-from tests.conftest import deliver
 
 DAY1, DAY2 = date(2026, 10, 26), date(2026, 10, 27)
 ERROR_CHECK = "dwd_ar_item.net_due_not_before_baseline"
@@ -27,18 +26,12 @@ def checked(tmp_path_factory, register) -> dict:
     from pipelines.build import build
     from pipelines.ingest import ingest
     from quality.runner import run_checks
-    from tests.pool_scenario import C1, C2, deliver_scenario, item
+    from tests.pool_scenario import deliver_bad_terms_item, deliver_scenario
 
     root = tmp_path_factory.mktemp("report")
     landing = root / "landing"
     deliver_scenario(landing, register)
-    (landing / "20261027" / "ERP_BSID_20261027.chk").unlink()
-    deliver(landing, register, "BSID", "20261027", [
-        item(register, "BSID", "3301", C2, "0100000003", "20240601", "001", "01", "S", "300.00",
-             "1122020000", ZBD1T="10", ZBD2T="20", ZBD3T="45"),
-        item(register, "BSID", "3301", C1, "0100000099", "20261020", "001", "01", "S", "10.00",
-             "1122020000", ZFBDT="20261020", ZBD1T="-5"),
-    ])
+    deliver_bad_terms_item(landing, register)
     db = root / "respool.duckdb"
     con = connect(db)
     assert not ingest(con, [landing], register).refused
