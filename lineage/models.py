@@ -96,10 +96,6 @@ class SchemaResolver:
         self.schema[table] = list(columns)
         self._spelling[table.lower()] = (table, {c.lower(): c for c in columns})
 
-    def forget(self, table: str) -> None:
-        self.schema.pop(table, None)
-        self._spelling.pop(table.lower(), None)
-
     def knows(self, table: str) -> bool:
         return table.lower() in self._spelling
 

@@ -77,11 +77,6 @@ class Model:
         return f"{self.layer}.{self.name}"
 
 
-def _position(sql: str, offset: int) -> tuple[int, int]:
-    before = sql[:offset]
-    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
-
-
 def parse_sql(path: Path, sql: str) -> exp.Expression:
     """Parse a model's SQL; a syntax error names the file, line and column."""
     try:

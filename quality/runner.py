@@ -49,14 +49,6 @@ class QualityRun:
     def failed_warnings(self) -> list[tuple[SuiteSpec, ExpectationResult]]:
         return [(s, r) for s, r in self.results if not r.success and r.severity == "warn"]
 
-    def scores(self) -> dict[str, dict[str, tuple[int, int]]]:
-        """Per target table and dimension: (passed, total)."""
-        out: dict[str, dict[str, tuple[int, int]]] = {}
-        for suite, r in self.results:
-            passed, total = out.setdefault(suite.target, {}).get(r.dimension, (0, 0))
-            out[suite.target][r.dimension] = (passed + r.success, total + 1)
-        return out
-
     def dimension_scores(self) -> dict[str, float]:
         """Share of passed checks per GB/T 36344 dimension, over all tables."""
         totals: dict[str, list[int]] = {d: [0, 0] for d in DIMENSIONS}
