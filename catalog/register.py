@@ -127,6 +127,12 @@ class Table(_Strict):
         return self.code.lower()
 
     @property
+    def departed_name(self) -> str | None:
+        """FULL tables only: inside schema `ods`, the last delivered row of each key that left the
+        snapshot (`bsid_departed`), so an item whose clearing is late is not lost."""
+        return f"{self.ods_name}_departed" if self.mode == "FULL" else None
+
+    @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
@@ -179,12 +185,23 @@ class SupplyUnit(_Strict):
     name_zh: str
 
 
+class NotedItemIndicator(_Strict):
+    name_zh: str
+    name_en: str
+
+
+# SAP's standard indicator for down payment requests, the noted items of customers and vendors
+DEFAULT_NOTED_ITEMS = {"F": NotedItemIndicator(name_zh="预付款请求（备查项）", name_en="Down payment request")}
+
+
 class Reference(_Strict):
-    """The province's own reference data: organisations, company codes, supply units."""
+    """The province's own reference data: organisations, company codes, supply units, and the
+    special G/L indicators of noted items (备查项: statistical, they never update a balance)."""
 
     organisations: list[Organisation]
     companies: dict[str, Company]
     supply_units: dict[str, SupplyUnit]
+    noted_item_indicators: dict[str, NotedItemIndicator] = Field(default_factory=lambda: dict(DEFAULT_NOTED_ITEMS))
 
     @model_validator(mode="after")
     def _every_code_in_one_organisation(self) -> Reference:
@@ -202,6 +219,9 @@ class Reference(_Strict):
         for unit, spec in self.supply_units.items():
             if spec.bukrs not in self.companies:
                 raise ValueError(f"supply unit {unit}: company code {spec.bukrs} is not in companies")
+        for indicator in self.noted_item_indicators:
+            if len(indicator) != 1:
+                raise ValueError(f"noted item indicator {indicator!r} is not a one-character UMSKZ")
         return self
 
     def organisation_of(self, bukrs: str) -> Organisation:

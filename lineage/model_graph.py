@@ -143,6 +143,7 @@ class ModelLineage:
         self._docs = docs
         self._names = names
         self._ods: dict[str, Table] = {f"ods.{t.ods_name}": t for t in register.tables}
+        self._ods.update({f"ods.{t.departed_name}": t for t in register.tables if t.departed_name})
         self._parents: dict[str, list[LineageEdge]] = defaultdict(list)
         self._children: dict[str, list[LineageEdge]] = defaultdict(list)
         for table in self.tables.values():

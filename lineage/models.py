@@ -37,6 +37,7 @@ from models.loader import LAYERS, MODELS_DIR, Model, ModelError, load_model
 
 __all__ = [
     "ODS_BATCH_COLUMNS",
+    "ODS_DEPARTED_COLUMNS",
     "LineageEdge",
     "LineageProblem",
     "ModelLineage",
@@ -52,6 +53,8 @@ __all__ = [
 DIALECT = "duckdb"
 # the batch columns ingest adds to every ODS table (pipelines.ingest.BATCH_COLUMNS; a test keeps them equal)
 ODS_BATCH_COLUMNS = ("_batch_id", "_biz_date", "_source_file", "_row_number")
+# what ods.<table>_departed adds after them (pipelines.ingest.DEPARTED_COLUMNS; a test keeps them equal)
+ODS_DEPARTED_COLUMNS = ("_departed_batch_id", "_departed_biz_date")
 
 
 def sql_md5(sql: str) -> str:
@@ -65,8 +68,11 @@ def source_tables(
     reference_tables: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Columns of the tables models read but do not build: `ods.<table>` (register columns,
-    then the batch columns every ODS table carries) and the reference tables."""
+    then the batch columns every ODS table carries), the departed rows of FULL tables
+    (`ods.<table>_departed`, with the batch that left them out) and the reference tables."""
     tables = {f"ods.{t.ods_name}": [*t.column_names, *batch_columns] for t in register.tables}
+    tables.update({f"ods.{t.departed_name}": [*t.column_names, *batch_columns, *ODS_DEPARTED_COLUMNS]
+                   for t in register.tables if t.departed_name and batch_columns})
     tables.update({name: list(columns) for name, columns in (reference_tables or {}).items()})
     return tables
 

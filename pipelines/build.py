@@ -20,6 +20,7 @@ from catalog.register import load_reference, load_register
 from lineage.store import refresh_lineage
 from models.loader import Model, ModelError, macro_files, table_macro_files
 from models.loader import create_macros as create_sql_macros
+from pipelines.ingest import ensure_departed_tables
 from pipelines.reference_data import load_reference_tables
 
 Progress = Callable[[str], None]
@@ -154,6 +155,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progres
           select: set[str] | None = None, recon_tolerance: float = 0.01) -> BuildReport:
     """Build the models (all, or the selected tables) in the given dependency order."""
     con.execute(BUILD_DDL)
+    ensure_departed_tables(con, load_register())  # a database loaded before they existed
     load_reference_tables(con, load_reference())
     con.execute("SET VARIABLE recon_tolerance = ?", [recon_tolerance])
     create_macros(con)

@@ -167,11 +167,15 @@ def summary(db: DbOption = None) -> None:
 
 def _print_pool(pool) -> None:
     out = RichTable(title=f"应收应付资源池 AR/AP resource pool — 未清 open at {pool.key_date}")
-    for col in ("", "未清项目 open items", "普通项目 ordinary", "特殊总账 special G/L"):
+    for col in ("", "未清项目 open items", "普通项目 ordinary", "特殊总账 special G/L", "备查项 noted items"):
         out.add_column(col, justify="right" if col else "left")
-    for name, n, ordinary, special in pool.ledgers:
-        out.add_row(name, f"{n:,}", f"{ordinary:,.2f}", f"{special:,.2f}")
+    for name, n, ordinary, special, noted in pool.ledgers:
+        out.add_row(name, f"{n:,}", f"{ordinary:,.2f}", f"{special:,.2f}", f"{noted:,.2f}")
     console.print(out)
+    for name, n, amount in pool.left_open:
+        console.print(f"[yellow]{name}: {n:,} 项离开未清快照但无清账证据 items left the open-items snapshot with no "
+                      f"clearing delivered ({amount:,.2f}), kept open — see check left_snapshot_without_clearing[/yellow]",
+                      highlight=False)
     out = RichTable(title=f"账龄（到期日口径）aging by due date at {pool.key_date}")
     for col in ("", "账龄段 bucket", "金额 amount"):
         out.add_column(col, justify="right" if col.startswith("金额") else "left")

@@ -1,8 +1,11 @@
 """Loading verified deliveries into `ods.<table>` inside DuckDB, one transaction per delivery.
 
-FULL replaces the table's content; INCR replaces what earlier deliveries of the same business
-date loaded and appends the rest (the upsert by key happens in the models). Every delivery is
-recorded in `meta.batch`; a refused one is not loaded at all and its files stay where they are.
+FULL replaces the table's content; the rows of the replaced snapshot whose key the new one no
+longer delivers keep their last delivered state in `ods.<table>_departed` (an open item that
+left BSID while its clearing is not delivered must not vanish). INCR replaces what earlier
+deliveries of the same business date loaded and appends the rest (the upsert by key happens in
+the models). Every delivery is recorded in `meta.batch`; a refused one is not loaded at all and
+its files stay where they are.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ BATCH_COLUMNS = (
     ("_biz_date", "DATE"),
     ("_source_file", "VARCHAR"),
     ("_row_number", "BIGINT"),
+)
+# what ods.<table>_departed adds to the ODS columns: the FULL delivery that no longer carried the row
+DEPARTED_COLUMNS = (
+    ("_departed_batch_id", "VARCHAR"),
+    ("_departed_biz_date", "DATE"),
 )
 Progress = Callable[[str], None]
 
@@ -60,23 +68,42 @@ class IngestReport:
         return sum(o.rows for o in self.outcomes if o.status == "loaded")
 
 
-def ods_table_ddl(table: Table) -> str:
-    cols = [f'"{c}" VARCHAR' for c in table.column_names] + [f"{n} {t}" for n, t in BATCH_COLUMNS]
-    return f"CREATE TABLE IF NOT EXISTS ods.{table.ods_name} (\n    " + ",\n    ".join(cols) + "\n)"
+def ods_table_ddl(table: Table, departed: bool = False) -> str:
+    extra = DEPARTED_COLUMNS if departed else ()
+    cols = [f'"{c}" VARCHAR' for c in table.column_names] + [f"{n} {t}" for n, t in (*BATCH_COLUMNS, *extra)]
+    name = table.departed_name if departed else table.ods_name
+    return f"CREATE TABLE IF NOT EXISTS ods.{name} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def _ensure(con: duckdb.DuckDBPyConnection, table: Table, departed: bool) -> None:
+    con.execute(ods_table_ddl(table, departed))
+    name = table.departed_name if departed else table.ods_name
+    have = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ods' "
+        "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
+    want = table.column_names + [n for n, _ in (*BATCH_COLUMNS, *(DEPARTED_COLUMNS if departed else ()))]
+    if have != want:
+        raise RuntimeError(
+            f"ods.{name} has columns {have}, the register says {want}: "
+            "migrate the table before loading (the register changed)"
+        )
 
 
 def ensure_ods_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """ods.<table> (and, for a FULL table, ods.<table>_departed) with the register's columns."""
     con.execute("CREATE SCHEMA IF NOT EXISTS ods")
-    con.execute(ods_table_ddl(table))
-    have = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ods' "
-        "AND table_name = ? ORDER BY ordinal_position", [table.ods_name]).fetchall()]
-    want = table.column_names + [n for n, _ in BATCH_COLUMNS]
-    if have != want:
-        raise RuntimeError(
-            f"ods.{table.ods_name} has columns {have}, the register says {want}: "
-            "migrate the table before loading (the register changed)"
-        )
+    _ensure(con, table, departed=False)
+    if table.mode == "FULL":
+        _ensure(con, table, departed=True)
+
+
+def ensure_departed_tables(con: duckdb.DuckDBPyConnection, register: Register) -> None:
+    """The departed tables of the FULL tables already loaded (databases loaded before they existed)."""
+    loaded = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ods'").fetchall()}
+    for table in register.tables:
+        if table.mode == "FULL" and table.ods_name in loaded:
+            _ensure(con, table, departed=True)
 
 
 def ods_row_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
@@ -144,10 +171,9 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, ba
     """Inside the caller's transaction: replace what this table/date held and insert every file."""
     biz_date = control.business_date
     ods = f"ods.{table.ods_name}"
-    if table.mode == "FULL":
-        con.execute(f"DELETE FROM {ods}")
-    else:
+    if table.mode == "INCR":
         con.execute(f"DELETE FROM {ods} WHERE _biz_date = ?", [biz_date])
+    # FULL: the replaced snapshot stays until the new one is in, to find the keys that left it
     try:
         con.execute(_insert_sql(table, files), {"batch_id": batch_id, "biz_date": biz_date})
     except duckdb.Error as exc:
@@ -182,6 +208,8 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, ba
         {"batch_id": batch_id},
     )
     con.execute("DROP TABLE _batch_files")
+    if table.mode == "FULL":
+        _replace_snapshot(con, table, batch_id, biz_date)
     # the rows of earlier batches that this one replaced are gone from ods
     con.execute(
         "UPDATE meta.batch SET superseded_by = ? WHERE system = ? AND table_name = ? AND status = 'loaded' "
@@ -189,6 +217,23 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, ba
         [batch_id, table.system, table.code, batch_id, table.mode, biz_date],
     )
     return sum(f.entry.rows for f in files)
+
+
+def _replace_snapshot(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str, biz_date: date) -> None:
+    """Inside the load's transaction, after the new snapshot is inserted: rows of the replaced
+    snapshot whose key it no longer delivers move to ods.<table>_departed, tagged with this batch;
+    a departed key delivered again leaves that table; then the replaced snapshot is deleted.
+
+    Keys compare as SAP compares them: trailing blanks and empty values do not count.
+    """
+    ods, departed = f"ods.{table.ods_name}", f"ods.{table.departed_name}"
+    same_key = " AND ".join(f"coalesce(trim(n.\"{c}\"), '') = coalesce(trim(o.\"{c}\"), '')" for c in table.key)
+    in_new = f"EXISTS (SELECT 1 FROM {ods} AS n WHERE n._batch_id = $batch_id AND {same_key})"
+    params = {"batch_id": batch_id}
+    con.execute(f"DELETE FROM {departed} AS o WHERE {in_new}", params)
+    con.execute(f"INSERT INTO {departed} SELECT o.*, $batch_id, $biz_date FROM {ods} AS o "
+                f"WHERE o._batch_id <> $batch_id AND NOT {in_new}", {**params, "biz_date": biz_date})
+    con.execute(f"DELETE FROM {ods} WHERE _batch_id <> $batch_id", params)
 
 
 @dataclass

@@ -4,6 +4,8 @@ Models are not partitioned: each rebuilds its whole table from everything delive
 The reference data (catalog/reference.yaml) is an asset of its own, `ref/reference_data`.
 """
 
+import functools
+
 import dagster as dg
 
 from catalog.register import load_reference, load_register
@@ -25,7 +27,13 @@ def model_asset_key(table: str) -> dg.AssetKey:
 
 
 def _dep_key(table: str) -> dg.AssetKey:
-    return REFERENCE_KEY if table.startswith("ref.") else model_asset_key(table)
+    """The asset that writes `table`: ods.<x>_departed is written by the load of ods.<x>."""
+    return REFERENCE_KEY if table.startswith("ref.") else model_asset_key(_departed_tables().get(table, table))
+
+
+@functools.cache
+def _departed_tables() -> dict[str, str]:
+    return {f"ods.{t.departed_name}": f"ods.{t.ods_name}" for t in load_register().tables if t.departed_name}
 
 
 def model_column_schema(con_columns: list[tuple[str, str]], model: Model) -> dg.TableSchema:
@@ -47,8 +55,9 @@ def column_lineage(table: str, lineage: ModelLineage) -> dg.TableColumnLineage:
         source_table, source_column = split_column(edge.source)
         if source_table.startswith("ref."):
             source_column = f"{source_table.split('.', 1)[1]}.{source_column}"
-        deps[split_column(edge.target)[1]].append(
-            dg.TableColumnDep(asset_key=_dep_key(source_table), column_name=source_column))
+        dep = dg.TableColumnDep(asset_key=_dep_key(source_table), column_name=source_column)
+        if dep not in deps[split_column(edge.target)[1]]:  # ods.x and ods.x_departed are one asset
+            deps[split_column(edge.target)[1]].append(dep)
     return dg.TableColumnLineage(deps)
 
 

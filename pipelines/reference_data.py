@@ -12,6 +12,7 @@ CREATE OR REPLACE TABLE ref.organisation (org_code VARCHAR PRIMARY KEY, org_name
 CREATE OR REPLACE TABLE ref.company_organisation (bukrs VARCHAR PRIMARY KEY, org_code VARCHAR,
                                                   company_name_zh VARCHAR, city VARCHAR);
 CREATE OR REPLACE TABLE ref.supply_unit (org_no VARCHAR PRIMARY KEY, bukrs VARCHAR, unit_name_zh VARCHAR);
+CREATE OR REPLACE TABLE ref.noted_item_indicator (umskz VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR);
 """
 
 
@@ -27,6 +28,8 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, reference: Reference) 
                          for c, spec in reference.companies.items()])
         con.executemany("INSERT INTO ref.supply_unit VALUES (?, ?, ?)",
                         [[u, spec.bukrs, spec.name_zh] for u, spec in reference.supply_units.items()])
+        con.executemany("INSERT INTO ref.noted_item_indicator VALUES (?, ?, ?)",
+                        [[k, spec.name_zh, spec.name_en] for k, spec in reference.noted_item_indicators.items()])
         con.commit()
     except BaseException:
         con.rollback()

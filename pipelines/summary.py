@@ -75,11 +75,14 @@ def refused_deliveries(con: duckdb.DuckDBPyConnection) -> list[RefusedDelivery]:
 @dataclass(frozen=True)
 class PoolSummary:
     key_date: str
-    ledgers: list[tuple[str, int, object, object]]  # ledger, open items, ordinary amount, special G/L amount
+    # ledger, open items, ordinary amount, special G/L amount, noted items amount (no balance)
+    ledgers: list[tuple[str, int, object, object, object]]
     aging: list[tuple[str, str, object]]             # ledger, bucket, amount (due basis, all companies)
     recon: list[tuple[str, str, object, object, object, str]]  # rows beyond tolerance
     recon_rows: int
     quarantined: list[tuple[str, str, int]]          # model, reason, rows
+    # ledger, items that left the open-items snapshot with no clearing delivered, their amount
+    left_open: list[tuple[str, int, object]] = ()
 
 
 def pool_summary(con: duckdb.DuckDBPyConnection, tolerance: float = 0.01) -> PoolSummary | None:
@@ -92,9 +95,14 @@ def pool_summary(con: duckdb.DuckDBPyConnection, tolerance: float = 0.01) -> Poo
     ledgers = []
     for name, table in (("应收 AR", "dwd.dwd_ar_item"), ("应付 AP", "dwd.dwd_ap_item")):
         ledgers.append((name, *con.execute(
-            f"SELECT count(*), coalesce(sum(amount_lc) FILTER (WHERE NOT is_special_gl), 0), "
-            f"coalesce(sum(amount_lc) FILTER (WHERE is_special_gl), 0) FROM {table} "
+            f"SELECT count(*) FILTER (WHERE NOT is_noted_item), "
+            f"coalesce(sum(amount_lc) FILTER (WHERE NOT is_special_gl), 0), "
+            f"coalesce(sum(amount_lc) FILTER (WHERE is_special_gl AND NOT is_noted_item), 0), "
+            f"coalesce(sum(amount_lc) FILTER (WHERE is_noted_item), 0) FROM {table} "
             f"WHERE is_open_at(budat, augdt, ?)", [key_date]).fetchone()))
+    left_open = [(name, *con.execute(
+        f"SELECT count(*), coalesce(sum(amount_lc), 0) FROM {table} WHERE left_open_snapshot_on IS NOT NULL"
+    ).fetchone()) for name, table in (("应收 AR", "dwd.dwd_ar_item"), ("应付 AP", "dwd.dwd_ap_item"))]
     aging = []
     for name, macro in (("应收 AR", "ar_aging"), ("应付 AP", "ap_aging")):
         aging += [(name, b, a) for b, a in con.execute(
@@ -109,4 +117,5 @@ def pool_summary(con: duckdb.DuckDBPyConnection, tolerance: float = 0.01) -> Poo
                                 "WHERE table_schema = 'quarantine' ORDER BY 1").fetchall():
         quarantined += [(table, reason, n) for reason, n in con.execute(
             f"SELECT _reject_reason, count(*) FROM quarantine.{table} GROUP BY 1 ORDER BY 1").fetchall()]
-    return PoolSummary(str(key_date), ledgers, aging, recon, recon_rows, quarantined)
+    return PoolSummary(str(key_date), ledgers, aging, recon, recon_rows, quarantined,
+                       [row for row in left_open if row[1]])

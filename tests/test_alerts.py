@@ -312,7 +312,7 @@ def test_sensor_posts_each_failing_error_check_once(tmp_path, webhook, smtp_sink
         assert check["table"] == "dwd/dwd_ar_item" and check["severity"] == "error"
         assert (check["dimension"], check["dimension_en"]) == ("准确性", "accuracy")
         assert check["unexpected_count"] == 1
-        assert check["examples"] == [["2026-10-15T00:00:00", "2026-10-20T00:00:00"]]
+        assert check["examples"] == ["3301/2026/0100000099/001 基准日 baseline 2026-10-20 净到期日 net due 2026-10-15"]
         assert message["report_url"] == str(tmp_path / "quality" / "reports" / "2026-10-27" / "report.html")
         (mail,) = smtp_sink.mails
         mailed = email.message_from_bytes(mail["data"], policy=policy.default)

@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from lineage.graph import lineage_graph, to_dot, to_json, write_png
 from lineage.model_graph import LineageProblem, UnknownColumnError
-from lineage.models import ODS_BATCH_COLUMNS, model_lineage, read_models
+from lineage.models import ODS_BATCH_COLUMNS, ODS_DEPARTED_COLUMNS, model_lineage, read_models
 from lineage.store import refresh_lineage
 from lineage.trace import trace
 from models.loader import MODELS_DIR, load_models
 from pipelines.build import build
 from pipelines.cli import app
 from pipelines.db import connect
-from pipelines.ingest import BATCH_COLUMNS, ingest
+from pipelines.ingest import BATCH_COLUMNS, DEPARTED_COLUMNS, ingest
 from pipelines.lineage_view import lineage_sources, project_lineage
 from quality.history import ensure_quality_tables
 from tests.pool_scenario import deliver_scenario
@@ -65,6 +65,7 @@ def test_every_model_resolves(lineage):
 
 def test_defaults_need_no_pipeline_and_match_it(lineage, register):
     assert ODS_BATCH_COLUMNS == tuple(name for name, _ in BATCH_COLUMNS)
+    assert ODS_DEPARTED_COLUMNS == tuple(name for name, _ in DEPARTED_COLUMNS)
     plain = model_lineage(load_models(), register)  # register + batch columns, no reference tables
     assert plain.problems == []
     assert {t: v.edges for t, v in plain.tables.items()} == {t: v.edges for t, v in lineage.tables.items()}
@@ -72,25 +73,31 @@ def test_defaults_need_no_pipeline_and_match_it(lineage, register):
 
 def test_amount_lc_of_ar_items_comes_from_dmbtr_and_shkzg_of_bsid_and_bsad(lineage):
     column = f"{AR_ITEM}.amount_lc"
+    line_key = ("mandt", "bukrs", "gjahr", "belnr", "buzei")
     assert {(e.source, e.kind) for e in lineage.sources_of(column, filters=True)} == {
         ("stg.stg_ar_item.dmbtr", "transform"),  # signed_amount(dmbtr, shkzg)
         ("stg.stg_ar_item.shkzg", "transform"),
         ("stg.stg_ar_item._is_latest", "filter"),  # WHERE _is_latest in the item CTE
+        # the join to the item's newest BSEG line (its clearing evidence) and that line's filter
+        *{(f"stg.stg_ar_item.{c}", "filter") for c in line_key},
+        *{(f"stg.stg_bseg.{c}", "filter") for c in (*line_key, "_is_latest", "koart")},
     }
-    assert _ods(lineage, column) == {"ods.bsid.DMBTR", "ods.bsid.SHKZG", "ods.bsad.DMBTR", "ods.bsad.SHKZG"}
+    assert _ods(lineage, column) == {f"ods.{t}.{c}" for t in ("bsid", "bsid_departed", "bsad")
+                                     for c in ("DMBTR", "SHKZG")}
     reached = {r.column: (r.hops, r.kind) for r in lineage.upstream_columns(column)}
     assert reached["stg.stg_ar_item.dmbtr"] == (1, "transform")
     assert reached["ods.bsid.DMBTR"] == (2, "transform")  # sap_amount(DMBTR)
     tree = lineage.upstream(column)
     assert [(c.column, [g.column for g in c.children]) for c in tree.children] == [
-        ("stg.stg_ar_item.dmbtr", ["ods.bsid.DMBTR", "ods.bsad.DMBTR"]),
-        ("stg.stg_ar_item.shkzg", ["ods.bsid.SHKZG", "ods.bsad.SHKZG"]),
+        ("stg.stg_ar_item.dmbtr", ["ods.bsid.DMBTR", "ods.bsid_departed.DMBTR", "ods.bsad.DMBTR"]),
+        ("stg.stg_ar_item.shkzg", ["ods.bsid.SHKZG", "ods.bsid_departed.SHKZG", "ods.bsad.SHKZG"]),
     ]
 
 
 def test_net_due_date_depends_on_the_terms_the_dates_and_the_credit_memo_rule(lineage):
     codes = {"ZFBDT", "BLDAT", "ZBD1T", "ZBD2T", "ZBD3T", "SHKZG", "REBZG"}
-    assert _ods(lineage, f"{AR_ITEM}.net_due_date") == {f"ods.{t}.{c}" for t in ("bsid", "bsad") for c in codes}
+    assert _ods(lineage, f"{AR_ITEM}.net_due_date") == {f"ods.{t}.{c}" for t in ("bsid", "bsid_departed", "bsad")
+                                                                 for c in codes}
     # baseline_date = coalesce(zfbdt, bldat): a transform
     assert {e.source for e in lineage.sources_of(f"{AR_ITEM}.baseline_date")} == {
         "stg.stg_ar_item.zfbdt", "stg.stg_ar_item.bldat"}
@@ -162,11 +169,12 @@ def test_a_model_with_a_syntax_error_is_reported_and_the_others_resolve(models_c
 
 def test_an_unknown_column_is_reported_where_it_is_written(models_copy):
     broken = models_copy / "dwd" / "dwd_ar_item.sql"
-    # line 31 is `    signed_amount(dmbtr, shkzg) AS amount_lc,`: dmbtrx starts at col 19
+    # line 67 is `    signed_amount(dmbtr, shkzg) AS amount_lc,`: dmbtrx starts at col 19
     _edit(broken, "signed_amount(dmbtr, shkzg)", "signed_amount(dmbtrx, shkzg)")
+    assert broken.read_text().splitlines()[66] == "    signed_amount(dmbtrx, shkzg) AS amount_lc,"
     partial = project_lineage(models_copy)
     assert partial.problems == [
-        LineageProblem(AR_ITEM, broken, 31, 19, "unknown column 'dmbtrx' (not in 'dated')")]
+        LineageProblem(AR_ITEM, broken, 67, 19, "unknown column 'dmbtrx' (not in 'dated')")]
     # dws_ar_aging reads dwd_ar_item through `i.*`: it resolves against the unknown table
     assert partial.tables["dws.dws_ar_aging"].unknown_inputs == (AR_ITEM,)
 
@@ -188,8 +196,9 @@ def test_refresh_recomputes_only_what_changed(tmp_path, models_copy, register):
     assert len(first.recomputed) == 20 and not first.kept and not first.problems
     rows = con.execute("SELECT position, source_table, source_column, kind FROM meta.column_lineage "
                        "WHERE model = ? AND column_name = 'amount_lc' ORDER BY source_column", [AR_ITEM]).fetchall()
-    assert rows == [(14, "stg.stg_ar_item", "_is_latest", "filter"), (14, "stg.stg_ar_item", "dmbtr", "transform"),
-                    (14, "stg.stg_ar_item", "shkzg", "transform")]
+    assert [r for r in rows if r[1] == "stg.stg_ar_item" and r[2] in ("_is_latest", "dmbtr", "shkzg")] == [
+        (15, "stg.stg_ar_item", "_is_latest", "filter"), (15, "stg.stg_ar_item", "dmbtr", "transform"),
+        (15, "stg.stg_ar_item", "shkzg", "transform")]
     literal = con.execute("SELECT source_table, kind FROM meta.column_lineage WHERE model = 'stg.stg_bseg' "
                           "AND column_name = '_ods_table'").fetchall()  # 'BSEG' AS _ods_table
     assert literal == [(None, None)]
@@ -225,8 +234,10 @@ AMOUNT_LC_EDGES = {
     ("stg.stg_ar_item.dmbtr", f"{AR_ITEM}.amount_lc", "transform"),
     ("stg.stg_ar_item.shkzg", f"{AR_ITEM}.amount_lc", "transform"),
     ("ods.bsid.DMBTR", "stg.stg_ar_item.dmbtr", "transform"),
+    ("ods.bsid_departed.DMBTR", "stg.stg_ar_item.dmbtr", "transform"),
     ("ods.bsad.DMBTR", "stg.stg_ar_item.dmbtr", "transform"),
     ("ods.bsid.SHKZG", "stg.stg_ar_item.shkzg", "transform"),
+    ("ods.bsid_departed.SHKZG", "stg.stg_ar_item.shkzg", "transform"),
     ("ods.bsad.SHKZG", "stg.stg_ar_item.shkzg", "transform"),
 }
 
@@ -242,13 +253,13 @@ def test_json_and_dot_carry_the_edges(lineage):
     dot = to_dot(graph, lineage)
     assert dot.startswith("digraph lineage {") and "rankdir=LR" in dot
     assert '"ods.bsid":"c_DMBTR":e -> "stg.stg_ar_item":"c_dmbtr":w [color="#ea580c", tooltip="transform"];' in dot
-    assert dot.count(" -> ") == 6
+    assert dot.count(" -> ") == 8
     assert 'subgraph cluster_0' in dot and "ods 贴源层" in dot
 
 
 def test_png_is_written_with_or_without_a_cjk_font(tmp_path, lineage):
     graph = lineage_graph(lineage, "dws.dws_ar_aging.bucket", "upstream")
-    assert len(graph.columns) == 30
+    assert len(graph.columns) == 38  # 30, and the 8 columns of ods.bsid_departed the bucket reads
     for font in (None, "auto"):
         drawing = write_png(graph, lineage, tmp_path / f"{font}.png", font=font)
         data = drawing.path.read_bytes()

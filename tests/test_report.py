@@ -131,7 +131,7 @@ def test_report_lists_the_failing_checks_error_first_with_examples(checked, writ
                 assert text in md_line, (check, text)
     error_line = next(line for line in md.splitlines() if f"`{ERROR_CHECK}`" in line)
     assert error_line.startswith("| ❌ error | `dwd.dwd_ar_item` |")
-    assert "净到期日不早于付款基准日" in failing and "The net due date is not before the baseline date" in failing
+    assert "净到期日不早于基准日" in failing and "the net due date is not before the baseline" in failing
 
 
 def test_report_embeds_the_trend_plots_and_links_the_data_docs(written):

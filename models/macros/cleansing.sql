@@ -13,6 +13,8 @@
 --                    ORDER BY _biz_date DESC, _batch_id DESC, _source_file DESC, _row_number DESC
 --   quarantine       (in each stg_ model)      rows with a reason code in _reject_reason go to
 --                    quarantine.<model>: KEY_MISSING, BAD_DATE:<col>, BAD_AMOUNT:<col>, BAD_CODE:<col>
+--                    AR/AP items also: NO_BASELINE (neither ZFBDT nor BLDAT: no net due date),
+--                    NO_CLEARING_DATE (a BSAD/BSAK row without AUGDT: SAP clears nothing without one)
 
 CREATE OR REPLACE MACRO sap_text(v) AS nullif(trim(v), '');
 

@@ -3,7 +3,10 @@
 --   net_due_date     baseline + ZBD3T if > 0, else + ZBD2T if > 0, else + ZBD1T; a credit memo
 --                    without invoice reference (REBZG blank) is due on the baseline date
 --   is_open_at       posted on or before the key date and not cleared by it (AUGDT > key date)
---   aging buckets    due basis: days past the net due date; posting basis: days since posting
+--   aging buckets    due basis: days past the net due date; posting basis: whole calendar years
+--                    back from the key date — 1年以内 = posted on or after the same calendar day one
+--                    year before (29 Feb falls back to 28 Feb), 1-2年 = on or after that day two
+--                    years before, 2-3年 likewise, 3年以上 otherwise
 
 CREATE OR REPLACE MACRO net_due_date(baseline, zbd1t, zbd2t, zbd3t, credit_memo_without_reference) AS
     CASE WHEN credit_memo_without_reference THEN baseline
@@ -23,10 +26,11 @@ CREATE OR REPLACE MACRO aging_bucket_due(net_due, key_date) AS
          WHEN date_diff('day', net_due, key_date) <= 365 THEN '181-365'
          ELSE '365+' END;
 
+-- DuckDB's DATE - INTERVAL n YEAR clamps 29 Feb to 28 Feb in a common year
 CREATE OR REPLACE MACRO aging_bucket_posting(budat, key_date) AS
-    CASE WHEN date_diff('day', budat, key_date) <= 365 THEN '1年以内'
-         WHEN date_diff('day', budat, key_date) <= 730 THEN '1-2年'
-         WHEN date_diff('day', budat, key_date) <= 1095 THEN '2-3年'
+    CASE WHEN budat >= CAST(key_date - INTERVAL 1 YEAR AS DATE) THEN '1年以内'
+         WHEN budat >= CAST(key_date - INTERVAL 2 YEAR AS DATE) THEN '1-2年'
+         WHEN budat >= CAST(key_date - INTERVAL 3 YEAR AS DATE) THEN '2-3年'
          ELSE '3年以上' END;
 
 CREATE OR REPLACE MACRO aging_bucket(basis, budat, net_due, key_date) AS

@@ -1,8 +1,13 @@
--- 客户未清项 + 已清项 清洗: one row per delivered BSID/BSAD row; the latest state of each item wins
+-- 客户未清项 + 已清项 清洗: one row per delivered BSID/BSAD row (and per item that left the
+-- BSID snapshot); the latest state of each item wins
 WITH source AS (
-    SELECT *, 'BSID' AS _ods_table, 2 AS _precedence FROM ods.bsid
+    SELECT *, NULL::DATE AS _left_snapshot_on, 'BSID' AS _ods_table, 2 AS _precedence FROM ods.bsid
     UNION ALL
-    SELECT *, 'BSAD' AS _ods_table, 1 AS _precedence FROM ods.bsad  -- cleared wins on the same date
+    -- items that left the open-items snapshot: the last open state delivered, and the date they left
+    SELECT * EXCLUDE (_departed_batch_id, _departed_biz_date), _departed_biz_date, 'BSID_DEPARTED', 2
+    FROM ods.bsid_departed
+    UNION ALL
+    SELECT *, NULL::DATE, 'BSAD', 1 FROM ods.bsad  -- cleared wins on the same date
 ),
 
 cleansed AS (
@@ -41,7 +46,7 @@ cleansed AS (
         sap_int(ZBD3T) AS zbd3t,
         sap_code(REBZG) AS rebzg,
         sap_code(PRCTR) AS prctr,
-        _ods_table, _precedence, _batch_id, _biz_date, _source_file, _row_number,
+        _ods_table, _precedence, _batch_id, _biz_date, _source_file, _row_number, _left_snapshot_on,
         CASE
             WHEN sap_code(BUKRS) = '' OR sap_code(GJAHR) = '' OR sap_code(BELNR) = '' OR sap_code(BUZEI) = ''
                 OR sap_code(KUNNR) = '' THEN 'KEY_MISSING'
@@ -52,6 +57,8 @@ cleansed AS (
             WHEN sap_amount_bad(DMBTR) OR DMBTR IS NULL THEN 'BAD_AMOUNT:DMBTR'
             WHEN sap_amount_bad(WRBTR) THEN 'BAD_AMOUNT:WRBTR'
             WHEN sap_code(SHKZG) NOT IN ('S', 'H') THEN 'BAD_CODE:SHKZG'
+            WHEN sap_date(ZFBDT) IS NULL AND sap_date(BLDAT) IS NULL THEN 'NO_BASELINE'
+            WHEN _ods_table = 'BSAD' AND sap_date(AUGDT) IS NULL THEN 'NO_CLEARING_DATE'
         END AS _reject_reason
     FROM source
 )
