@@ -163,6 +163,26 @@ def summary(db: DbOption = None) -> None:
         console.print(out)
     if pool is not None:
         _print_pool(pool)
+    _print_publication(db)
+
+
+def _print_publication(db: Path) -> None:
+    from pipelines.publish import PublishRefused, read_provenance
+
+    target = config.published_db(db)
+    try:
+        made = read_provenance(target)
+    except PublishRefused as exc:
+        err.print(f"[red]已发布快照 published snapshot: {exc}[/red]")
+        return
+    if made is None:
+        state = "尚未发布 not published yet" if not target.exists() else "无来源记录 no provenance recorded"
+        console.print(f"已发布快照 published snapshot {target}: {state}", highlight=False)
+        return
+    other = "" if Path(made.source_db) == db.resolve() else "  [yellow]（来自另一个数据库 from another database）[/yellow]"
+    console.print(f"已发布快照 published snapshot {target}: 来源 source {made.source_db}{other}, "
+                  f"业务日期 business date {made.biz_date}, 发布于 published {made.published_at:%Y-%m-%d %H:%M:%S} UTC"
+                  f" (quality run {made.quality_run_id})", highlight=False)
 
 
 def _print_pool(pool) -> None:
@@ -464,14 +484,18 @@ def _print_quality(run) -> None:
 @app.command()
 def publish(
     db: DbOption = None,
-    to: Annotated[Path | None, typer.Option(help="published snapshot (default $RESPOOL_PUBLISHED_DB)")] = None,
+    to: Annotated[Path | None, typer.Option(
+        help="published snapshot (default $RESPOOL_PUBLISHED_DB, else DIR/published/NAME.duckdb of --db)")] = None,
+    replace_source: Annotated[bool, typer.Option(
+        "--replace-source", help="replace a snapshot that was published from another database")] = False,
 ) -> None:
     """Swap in the read-only snapshot analysts query — only when the latest checks passed."""
     from pipelines.publish import PublishRefused
     from pipelines.publish import publish as run_publish
 
+    db = db or config.default_db()
     try:
-        path = run_publish(db or config.default_db(), to or config.published_db())
+        path = run_publish(db, to or config.published_db(db), replace_source=replace_source)
     except PublishRefused as exc:
         err.print(f"[red]未发布 not published:[/red] {exc}")
         raise typer.Exit(1) from None

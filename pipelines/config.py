@@ -42,6 +42,10 @@ def quality_dir() -> Path:
     return Path(os.environ.get("RESPOOL_QUALITY_DIR") or home() / "data" / "quality")
 
 
-def published_db() -> Path:
-    """The read-only snapshot analysts query: $RESPOOL_PUBLISHED_DB, else data/published/respool.duckdb."""
-    return Path(os.environ.get("RESPOOL_PUBLISHED_DB") or home() / "data" / "published" / "respool.duckdb")
+def published_db(db: Path | None = None) -> Path:
+    """The read-only snapshot analysts query: $RESPOOL_PUBLISHED_DB, else the database's own,
+    DIR/published/NAME.duckdb for DIR/NAME.duckdb (db defaults to default_db())."""
+    if os.environ.get("RESPOOL_PUBLISHED_DB"):
+        return Path(os.environ["RESPOOL_PUBLISHED_DB"])
+    db = db or default_db()
+    return db.parent / "published" / db.name

@@ -10,16 +10,21 @@ from pydantic import Field
 from catalog.register import Register
 from pipelines import config
 from pipelines.ods_assets import DUCKDB_POOL
-from pipelines.publish import PublishRefused, publish
+from pipelines.publish import PublishRefused, publish, read_provenance
 from pipelines.resources import RespoolResource
 from quality.metrics import record_metrics
 
 
 class PublishResource(dg.ConfigurableResource):
-    """Where the published snapshot goes."""
+    """Where the published snapshot goes: empty = $RESPOOL_PUBLISHED_DB, else the database's own
+    (DIR/published/NAME.duckdb beside DIR/NAME.duckdb)."""
 
-    target: str = Field(default_factory=lambda: str(config.published_db()),
-                        description="published snapshot ($RESPOOL_PUBLISHED_DB)")
+    target: str = Field(default="", description="published snapshot; empty: $RESPOOL_PUBLISHED_DB, "
+                                                "else published/NAME.duckdb beside the database")
+    replace_source: bool = Field(default=False, description="replace a snapshot published from another database")
+
+    def target_for(self, db: Path) -> Path:
+        return Path(self.target) if self.target else config.published_db(db)
 
 
 def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_keys: list[dg.AssetKey],
@@ -60,11 +65,18 @@ def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_ke
               description="发布：分析人员查询的只读快照，仅在阻断性（error）检查全部通过后原子替换。\n\n"
                           "The read-only snapshot analysts query, swapped in atomically only after the "
                           "blocking checks passed.")
-    def respool_snapshot(respool: RespoolResource, publish_target: PublishResource) -> dg.MaterializeResult:
+    def respool_snapshot(context: dg.AssetExecutionContext, respool: RespoolResource,
+                         publish_target: PublishResource) -> dg.MaterializeResult:
+        db = Path(respool.db_path)
         try:
-            path = publish(Path(respool.db_path), Path(publish_target.target))
+            path = publish(db, publish_target.target_for(db), replace_source=publish_target.replace_source,
+                           dagster_run_id=context.run_id)
         except PublishRefused as exc:
             raise dg.Failure(description=f"未发布 not published: {exc}") from None
-        return dg.MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+        made = read_provenance(path)
+        return dg.MaterializeResult(metadata={
+            "path": str(path), "bytes": path.stat().st_size, "source_db": made.source_db,
+            "biz_date": str(made.biz_date), "published_at": f"{made.published_at:%Y-%m-%d %H:%M:%S} UTC",
+            "quality_run_id": made.quality_run_id or ""})
 
     return [delivery_log, quarantine_log, respool_snapshot]

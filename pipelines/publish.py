@@ -1,28 +1,103 @@
 """Publishing: a copy of the database that analysts read, swapped in atomically, and only when
-the latest quality run of every suite has no failing `error` check."""
+the latest quality run of every suite has no failing `error` check.
+
+Every snapshot carries its provenance in `meta.publication` (one row: source database, runs,
+business date, time). A snapshot published from one database is never replaced by another
+database's unless the caller says so (`replace_source`): a trial database published with a
+stray `--to`, or with $RESPOOL_PUBLISHED_DB set for production, must not overwrite it.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
 from quality.history import latest_results
 
+PUBLICATION_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE OR REPLACE TABLE meta.publication (
+    publication_id  VARCHAR   NOT NULL,  -- this snapshot
+    source_db       VARCHAR   NOT NULL,  -- absolute path of the database it was copied from
+    quality_run_id  VARCHAR,             -- the latest quality run whose checks let it through
+    dagster_run_id  VARCHAR,             -- the Dagster run that published it, if any
+    biz_date        DATE,                -- the newest business date loaded into the source
+    published_at    TIMESTAMP NOT NULL,  -- UTC
+    published_on    VARCHAR              -- host name
+);
+"""
+
 
 class PublishRefused(RuntimeError):
-    """Blocking checks failed (or never ran): the published snapshot stays as it was."""
+    """Blocking checks failed (or never ran), or the target belongs to another source database:
+    the published snapshot stays as it was."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    publication_id: str
+    source_db: str
+    quality_run_id: str | None
+    dagster_run_id: str | None
+    biz_date: date | None
+    published_at: datetime
+    published_on: str | None
 
 
 def blocking_failures(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [r for r in latest_results(con) if r["severity"] == "error" and not r["success"]]
 
 
-def publish(db: Path, target: Path) -> Path:
-    """Checkpoint, copy beside the target, then rename over it: readers see old or new, never half."""
-    con = duckdb.connect(str(db))
+def read_provenance(snapshot: Path) -> Provenance | None:
+    """Where a published snapshot came from; None when it has no record (or does not exist).
+    Raises PublishRefused when the file is not a DuckDB database."""
+    if not snapshot.exists():
+        return None
+    try:
+        con = duckdb.connect(str(snapshot), read_only=True)
+    except duckdb.Error as exc:
+        raise PublishRefused(f"{snapshot} exists and is not a published snapshot: "
+                             f"{str(exc).strip().splitlines()[0]}") from None
+    try:
+        has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
+                          "AND table_name = 'publication'").fetchone()[0]
+        row = con.execute("SELECT publication_id, source_db, quality_run_id, dagster_run_id, biz_date, "
+                          "published_at, published_on FROM meta.publication").fetchone() if has else None
+    finally:
+        con.close()
+    return Provenance(*row) if row else None
+
+
+def _source_facts(con: duckdb.DuckDBPyConnection) -> tuple[str | None, date | None]:
+    results = latest_results(con)
+    run_id = max(results, key=lambda r: r["run_at"])["run_id"] if results else None
+    has_batch = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
+                            "AND table_name = 'batch'").fetchone()[0]
+    biz_date = con.execute("SELECT max(biz_date) FROM meta.batch WHERE status = 'loaded'").fetchone()[0] \
+        if has_batch else None
+    return run_id, biz_date
+
+
+def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run_id: str | None = None) -> Path:
+    """Checkpoint, copy beside the target, record the provenance in the copy, then rename it over
+    the target: readers see old or new, never half (`config.published_db(db)` is the default target)."""
+    source = db.resolve()
+    if not source.exists():
+        raise PublishRefused(f"database {db} does not exist")
+    current = read_provenance(target)
+    if current is not None and Path(current.source_db) != source and not replace_source:
+        raise PublishRefused(
+            f"{target} was published from another database, {current.source_db} "
+            f"(business date {current.biz_date}, {current.published_at:%Y-%m-%d %H:%M:%S} UTC); "
+            f"publishing {source} there would replace it: pass --replace-source if that is intended")
+    con = duckdb.connect(str(source))
     try:
         if not latest_results(con):
             raise PublishRefused("no quality run recorded: run `respool check` first")
@@ -30,11 +105,24 @@ def publish(db: Path, target: Path) -> Path:
         if failures:
             names = ", ".join(f"{r['suite']}.{r['expectation_id']}" for r in failures[:5])
             raise PublishRefused(f"{len(failures)} blocking (error) checks failed: {names}")
+        quality_run_id, biz_date = _source_facts(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
-    shutil.copyfile(db, staging)
-    os.replace(staging, target)
+    try:
+        shutil.copyfile(source, staging)
+        copy = duckdb.connect(str(staging))
+        try:
+            copy.execute(PUBLICATION_DDL)
+            copy.execute("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [uuid.uuid4().hex[:12], str(source), quality_run_id, dagster_run_id, biz_date,
+                          datetime.now(UTC).replace(tzinfo=None), socket.gethostname()])
+            copy.execute("CHECKPOINT")
+        finally:
+            copy.close()
+        os.replace(staging, target)
+    finally:
+        staging.unlink(missing_ok=True)
     return target
