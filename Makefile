@@ -43,8 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 dagster: $(STAMP)
-	$(BIN)/python -m pipelines.dagster_home $(RESPOOL_HOME)/.dagster
-	DAGSTER_HOME=$(RESPOOL_HOME)/.dagster $(BIN)/dagster dev -m pipelines.definitions
+	$(BIN)/python -m pipelines.orchestration.dagster_home $(RESPOOL_HOME)/.dagster
+	DAGSTER_HOME=$(RESPOOL_HOME)/.dagster $(BIN)/dagster dev -m pipelines.orchestration.definitions
 
 sample: $(STAMP)
 	rm -rf sample_data/landing

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
+from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference
 from models.loader import load_models, macro_files
-from pipelines.reference_data import load_reference_tables
 
 
 def main(db: Path) -> None:

@@ -17,7 +17,7 @@ import duckdb
 from catalog.contract import parse_control
 from catalog.register import load_register
 from pipelines.config import landing_roots
-from pipelines.delivery import discover
+from pipelines.ingest.delivery import discover
 
 
 def utf8_copies(landing: Path, out: Path) -> None:

@@ -4,7 +4,7 @@ Tables are boxes listing their involved columns, laid out left to right by layer
 (lineage.graph_layout); edges are curves coloured by kind, filter edges dashed; the traced
 column is highlighted.
 
-Chinese labels use the CJK font of catalog.fonts (the Noto Sans CJK SC that `mplfonts` ships,
+Chinese labels use the CJK font of plotting.fonts (the Noto Sans CJK SC that `mplfonts` ships,
 unless $RESPOOL_CJK_FONT names another). Without one the labels are ASCII: column names (the
 SAP codes for ODS columns) with English descriptions.
 """
@@ -24,11 +24,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as CurvePath
 
-from catalog.fonts import find_cjk_font
 from lineage.graph import KIND_COLOURS, KIND_ZH, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
 from lineage.graph_layout import HEAD, ROW, Item, Layout, Route, layout
 from lineage.model_graph import ModelLineage, split_column
 from models.loader import LAYER_ZH
+from plotting.fonts import find_cjk_font
 
 FONT_PT = 9.0
 PAD = 0.10

@@ -28,6 +28,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+from catalog.ods import BATCH_COLUMN_NAMES, DEPARTED_COLUMN_NAMES
 from catalog.register import Register
 from lineage.column_lineage import resolve_targets
 from lineage.errors import LineageError
@@ -36,8 +37,6 @@ from lineage.statement import parse_statement
 from models.loader import LAYERS, MODELS_DIR, Model, ModelError, load_model
 
 __all__ = [
-    "ODS_BATCH_COLUMNS",
-    "ODS_DEPARTED_COLUMNS",
     "LineageEdge",
     "LineageProblem",
     "ModelLineage",
@@ -51,10 +50,6 @@ __all__ = [
 ]
 
 DIALECT = "duckdb"
-# the batch columns ingest adds to every ODS table (pipelines.ingest.BATCH_COLUMNS; a test keeps them equal)
-ODS_BATCH_COLUMNS = ("_batch_id", "_biz_date", "_source_file", "_row_number")
-# what ods.<table>_departed adds after them (pipelines.ingest.DEPARTED_COLUMNS; a test keeps them equal)
-ODS_DEPARTED_COLUMNS = ("_departed_batch_id", "_departed_biz_date")
 
 
 def sql_md5(sql: str) -> str:
@@ -71,7 +66,7 @@ def source_tables(
     then the batch columns every ODS table carries), the departed rows of FULL tables
     (`ods.<table>_departed`, with the batch that left them out) and the reference tables."""
     tables = {f"ods.{t.ods_name}": [*t.column_names, *batch_columns] for t in register.tables}
-    tables.update({f"ods.{t.departed_name}": [*t.column_names, *batch_columns, *ODS_DEPARTED_COLUMNS]
+    tables.update({f"ods.{t.departed_name}": [*t.column_names, *batch_columns, *DEPARTED_COLUMN_NAMES]
                    for t in register.tables if t.departed_name and batch_columns})
     tables.update({name: list(columns) for name, columns in (reference_tables or {}).items()})
     return tables
@@ -149,7 +144,7 @@ def model_lineage(
     their columns, so they still resolve, unchecked). `problems`: models that could not even be loaded
     (`read_models`), reported along with the ones that fail here.
     """
-    resolver = SchemaResolver(sources if sources is not None else source_tables(register, ODS_BATCH_COLUMNS))
+    resolver = SchemaResolver(sources if sources is not None else source_tables(register, BATCH_COLUMN_NAMES))
     source_columns = {t: tuple(c) for t, c in resolver.schema.items()}
     found = list(problems)
     tables: dict[str, TableLineage] = {}

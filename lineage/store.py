@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from catalog.ods import BATCH_COLUMN_NAMES
 from catalog.register import Register
 from lineage.errors import LineageError
 from lineage.model_graph import LineageProblem, TableLineage, split_column
-from lineage.models import ODS_BATCH_COLUMNS, SchemaResolver, source_tables, sql_md5
+from lineage.models import SchemaResolver, source_tables, sql_md5
 from models.loader import Model
 
 LINEAGE_DDL = """
@@ -67,7 +68,7 @@ def database_sources(con: duckdb.DuckDBPyConnection, register: Register) -> dict
         "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
         "WHERE table_schema IN ('ods', 'ref') ORDER BY table_schema, table_name, ordinal_position"
     ).fetchall()
-    tables = source_tables(register, ODS_BATCH_COLUMNS)
+    tables = source_tables(register, BATCH_COLUMN_NAMES)
     found: dict[str, list[str]] = {}
     for table, column in rows:
         found.setdefault(table, []).append(column)

@@ -14,10 +14,10 @@ for NULL. A column `<COLUMN>__<check>` reports on register column <COLUMN>.
 
 from __future__ import annotations
 
+from catalog.ods import ods_columns
 from catalog.register import Column, Register, Table
 
 TEN_DIGIT_NUMBERS = {"BELNR", "KUNNR", "LIFNR", "AUGBL", "STBLG"}
-BATCH_COLUMNS = ["_batch_id", "_biz_date", "_source_file", "_row_number"]
 _FORMAT = {
     "DATS": (r"[0-9]{8}", "日期格式 YYYYMMDD", "date in YYYYMMDD"),
     "NUMC": (r"[0-9]+", "数字字符", "digits only"),
@@ -93,7 +93,7 @@ def structural_suite(table: Table) -> dict:
     violations = ",\n       ".join(f'{sql} AS "{name}"' for name, sql, _ in checks)
     expectations = [
         {"id": "columns_match_register", "expectation": "expect_table_columns_to_match_ordered_list",
-         "kwargs": {"column_list": [*table.column_names, *BATCH_COLUMNS]}, "dimension": "规范性",
+         "kwargs": {"column_list": ods_columns(table)}, "dimension": "规范性",
          "severity": "error", "description_zh": f"{table.name_zh}的字段及顺序与回流表清单一致",
          "description_en": f"{code} columns and their order match the register",
          "relation": f"SELECT * FROM ods.{table.ods_name} LIMIT 0"},

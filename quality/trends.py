@@ -113,7 +113,7 @@ def _pyplot():
     matplotlib.use("Agg")  # files only; never a window
     from matplotlib import pyplot as plt
 
-    from catalog.fonts import use_cjk_font
+    from plotting.fonts import use_cjk_font
 
     use_cjk_font()
     return plt

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sample_data import chart
-from sample_data.chart import TERMS
+from sample_data import chart_of_accounts
+from sample_data.chart_of_accounts import TERMS
 from sample_data.ledger import Doc, Ledger, Line
 from sample_data.masterdata import MasterData, Partner
 from sample_data.values import ymd
@@ -222,7 +222,7 @@ class Business:
         service = rng.choices(SERVICES, weights=SERVICE_WEIGHTS)[0]
         net = self._amount(service.log_mean)
         vat = round(net * service.vat / 100)
-        prctr = chart.profit_centre(bukrs, service.profit_centre)
+        prctr = chart_of_accounts.profit_centre(bukrs, service.profit_centre)
         doc = ledger.document(bukrs, "DR", day, bldat, "FB70", self.world.user(rng, bukrs),
                               self._cputm() if cputm is None else cputm,
                               xblnr=self._vat_invoice_no() if service.vat else "",
@@ -230,7 +230,7 @@ class Business:
         terms = TERMS[customer.zterm]
         zfbdt = "" if baseline is None or rng.random() < 0.15 else ymd(baseline)
         contract = f"HT{day.year}{bukrs}{rng.randint(1, 99999):05d}"
-        account = chart.AR_OTHER if service.revenue else chart.OTHER_RECEIVABLES
+        account = chart_of_accounts.AR_OTHER if service.revenue else chart_of_accounts.OTHER_RECEIVABLES
         item = ledger.add(doc, "01", "D", "S", net + vat, account, kunnr=customer.number,
                           sgtxt=f"{service.text}-{customer.short}"[:50], zuonr=contract, zfbdt=zfbdt,
                           zterm=terms.zterm, zbd1t=str(terms.zbd1t), zbd2t=str(terms.zbd2t),
@@ -238,9 +238,9 @@ class Business:
         if service.revenue:
             ledger.add(doc, "50", "S", "H", net, service.revenue, sgtxt=f"{service.text}{day.month}月",
                        prctr=prctr)
-            ledger.add(doc, "50", "S", "H", vat, chart.VAT, sgtxt="销项税额", prctr=prctr)
+            ledger.add(doc, "50", "S", "H", vat, chart_of_accounts.VAT, sgtxt="销项税额", prctr=prctr)
         else:
-            ledger.add(doc, "50", "S", "H", net, chart.BANKS[0], sgtxt=f"代垫{customer.short}工程款"[:50],
+            ledger.add(doc, "50", "S", "H", net, chart_of_accounts.BANKS[0], sgtxt=f"代垫{customer.short}工程款"[:50],
                        prctr=prctr)
         ledger.post(doc)
         self.recent.append(Recent(day, item, service.text, service.vat, service.revenue, ""))
@@ -255,8 +255,8 @@ class Business:
         item_text, account, centre = rng.choice(purchase.items)
         net = self._amount(purchase.log_mean)
         vat = round(net * purchase.vat / 100)
-        prctr = chart.profit_centre(bukrs, "售电" if category == "购电" else "输配电")
-        kostl = chart.cost_centre(bukrs, centre) if centre else ""
+        prctr = chart_of_accounts.profit_centre(bukrs, "售电" if category == "购电" else "输配电")
+        kostl = chart_of_accounts.cost_centre(bukrs, centre) if centre else ""
         doc = ledger.document(bukrs, "KR", day, bldat or day, "FB60", self.world.user(rng, bukrs), self._cputm(),
                               xblnr=self._vat_invoice_no(), bktxt=f"{vendor.short}{item_text}"[:25])
         terms = TERMS[vendor.zterm]
@@ -267,7 +267,7 @@ class Business:
                           sgtxt=f"{item_text}-{vendor.short}"[:50], zuonr=order, zfbdt=zfbdt, zterm=terms.zterm,
                           zbd1t=str(terms.zbd1t), zbd2t=str(terms.zbd2t), zbd3t=str(terms.zbd3t), prctr=prctr)
         ledger.add(doc, "40", "S", "S", net, account, sgtxt=item_text, prctr=prctr, kostl=kostl)
-        ledger.add(doc, "40", "S", "S", vat, chart.VAT, sgtxt="进项税额", prctr=prctr)
+        ledger.add(doc, "40", "S", "S", vat, chart_of_accounts.VAT, sgtxt="进项税额", prctr=prctr)
         ledger.post(doc)
         self.recent.append(Recent(day, item, item_text, purchase.vat, account, kostl))
         return item
@@ -300,7 +300,7 @@ class Business:
         g_key = "50" if vendor else "40"
         ledger.add(doc, g_key, "S", g_c, net, recent.account, sgtxt=f"{recent.service}折让"[:50], prctr=inv.prctr,
                    kostl=recent.kostl)
-        ledger.add(doc, g_key, "S", g_c, gross - net, chart.VAT, sgtxt="进项税额转出" if vendor else "销项税额冲减",
+        ledger.add(doc, g_key, "S", g_c, gross - net, chart_of_accounts.VAT, sgtxt="进项税额转出" if vendor else "销项税额冲减",
                    prctr=inv.prctr)
         ledger.post(doc)
         if with_reference:
@@ -326,19 +326,19 @@ class Business:
             partner = self.world.pick_customer(rng)
         bukrs = partner.bukrs if not vendor else self.world.pick_company(rng)
         cents = self._amount(12.2 if vendor else 11.0)
-        bank = chart.BANKS[int(bukrs) % len(chart.BANKS)]
-        prctr = chart.profit_centre(bukrs, "输配电")
+        bank = chart_of_accounts.BANKS[int(bukrs) % len(chart_of_accounts.BANKS)]
+        prctr = chart_of_accounts.profit_centre(bukrs, "输配电")
         if vendor:
             doc = ledger.document(bukrs, "KZ", day, day, "F-48", self.world.user(rng, bukrs), self._cputm(),
                                   bktxt=f"预付{partner.short}"[:25])
-            item = ledger.add(doc, "29", "K", "S", cents, chart.PREPAYMENTS, lifnr=partner.number, umskz="A",
+            item = ledger.add(doc, "29", "K", "S", cents, chart_of_accounts.PREPAYMENTS, lifnr=partner.number, umskz="A",
                               sgtxt=f"预付{partner.short}合同款"[:50], zfbdt=ymd(day), prctr=prctr)
             ledger.add(doc, "50", "S", "H", cents, bank, sgtxt=f"支付{partner.short}预付款"[:50], prctr=prctr)
         else:
             doc = ledger.document(bukrs, "DZ", day, day, "F-29", self.world.user(rng, bukrs), self._cputm(),
                                   bktxt=f"预收{partner.short}"[:25])
             ledger.add(doc, "40", "S", "S", cents, bank, sgtxt=f"收到{partner.short}预付款"[:50], prctr=prctr)
-            item = ledger.add(doc, "19", "D", "H", cents, chart.ADVANCE_RECEIPTS, kunnr=partner.number,
+            item = ledger.add(doc, "19", "D", "H", cents, chart_of_accounts.ADVANCE_RECEIPTS, kunnr=partner.number,
                               umskz="A", sgtxt=f"预收{partner.short}业扩工程款"[:50], zfbdt=ymd(day), prctr=prctr)
         ledger.post(doc)
         return item
@@ -364,7 +364,7 @@ class Business:
     def _payment(self, day: date, bukrs: str, koart: str, partner: str, account: str, cleared: list[Line],
                  total: int) -> None:
         rng, ledger = self.rng, self.ledger
-        bank = chart.BANKS[int(bukrs) % len(chart.BANKS)]
+        bank = chart_of_accounts.BANKS[int(bukrs) % len(chart_of_accounts.BANKS)]
         prctr = cleared[0].prctr
         first = cleared[0]
         text = first.sgtxt.split("-")[-1]

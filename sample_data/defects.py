@@ -16,7 +16,7 @@ from pathlib import Path
 
 from catalog.contract import ControlFile, FileEntry
 from catalog.register import Register
-from sample_data import chart
+from sample_data import chart_of_accounts
 from sample_data.business import Business
 from sample_data.ledger import Doc, Ledger, Line, bkpf_record, bseg_record, item_record
 from sample_data.marketing import Bill, Marketing, bill_record
@@ -243,7 +243,7 @@ class DefectPlan:
         orphan = self.ledger.document(bukrs, "SA", day, day, "FB50", self.world.user(self.rng, bukrs), 40_000,
                                       bktxt="办公费报销")
         self.ledger.add(orphan, "40", "S", "S", 128_000, "6602010000", sgtxt="办公用品",
-                        prctr=chart.profit_centre(bukrs, "管理"), kostl=chart.cost_centre(bukrs, "办公室"))
+                        prctr=chart_of_accounts.profit_centre(bukrs, "管理"), kostl=chart_of_accounts.cost_centre(bukrs, "办公室"))
         orphan.headerless = True
         self.ledger.post(orphan)
         f = self._add("f", "orphan_line", "BSEG", 1, "a BSEG line whose BKPF header is in no delivery",
@@ -260,9 +260,9 @@ class DefectPlan:
         customer = self.world.pick_customer(self.rng)
         ghost = self.ledger.document(customer.bukrs, "DR", day, day, "FB70",
                                      self.world.user(self.rng, customer.bukrs), 41_000, xblnr="09999999")
-        item = self.ledger.add(ghost, "01", "D", "S", 3_456_700, chart.AR_OTHER, kunnr=customer.number,
+        item = self.ledger.add(ghost, "01", "D", "S", 3_456_700, chart_of_accounts.AR_OTHER, kunnr=customer.number,
                                sgtxt=f"技术服务费-{customer.short}"[:50], zfbdt=ymd(day), zterm="Z030", zbd1t="30",
-                               prctr=chart.profit_centre(customer.bukrs, "综合能源"))
+                               prctr=chart_of_accounts.profit_centre(customer.bukrs, "综合能源"))
         self.ledger.open_d[item] = None  # open, but never posted: no BKPF, no BSEG
         h = self._add("h", "open_item_without_line", "BSID", 1,
                       "an open customer item in every BSID snapshot from this day on, with no BSEG line")

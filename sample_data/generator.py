@@ -18,7 +18,7 @@ from pathlib import Path
 
 from catalog.contract import ControlFile, data_file_name
 from catalog.register import Table, load_reference, load_register
-from sample_data import chart, masterdata
+from sample_data import chart_of_accounts, masterdata
 from sample_data.arrival import LATE_AT, LATE_TABLE, SHANGHAI, stamp
 from sample_data.business import HISTORY_DAYS, Business
 from sample_data.defects import REDELIVERY, DayExtras, DefectPlan
@@ -40,7 +40,7 @@ class _Day:
         self.day, self.ledger, self.yx, self.world, self.extras = day, ledger, yx, world, extras
 
     def sources(self) -> dict[str, Records]:
-        return {"T001": self.world.t001_records, "SKAT": lambda: chart.skat_rows(MANDT),
+        return {"T001": self.world.t001_records, "SKAT": lambda: chart_of_accounts.skat_rows(MANDT),
                 "KNA1": lambda: self.world.kna1_records(self.day), "LFA1": lambda: self.world.lfa1_records(self.day),
                 "BKPF": self.bkpf, "BSEG": self.bseg,
                 "BSID": lambda: map(item_record, list(self.ledger.open_d)),

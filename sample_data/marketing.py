@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from catalog.register import Reference
-from sample_data import chart
+from sample_data import chart_of_accounts
 from sample_data.ledger import Doc, Ledger, Line
 from sample_data.masterdata import MasterData
 from sample_data.values import amount, ym, ymd
@@ -184,14 +184,14 @@ class Marketing:
     def _post_billing(self, org: str, month: str, day: date, total: int) -> None:
         ledger, bukrs = self.ledger, self.unit_bukrs[org]
         customer = self.world.summary[org]
-        prctr = chart.profit_centre(bukrs, "售电")
-        net = round(total * 100 / (100 + chart.ELECTRICITY_VAT_RATE))
+        prctr = chart_of_accounts.profit_centre(bukrs, "售电")
+        net = round(total * 100 / (100 + chart_of_accounts.ELECTRICITY_VAT_RATE))
         doc = self._document(org, "DR", day, "发行", month)
-        line = ledger.add(doc, "01", "D", "S", total, chart.AR_ELECTRICITY, kunnr=customer.number,
+        line = ledger.add(doc, "01", "D", "S", total, chart_of_accounts.AR_ELECTRICITY, kunnr=customer.number,
                           sgtxt=f"{month}电费发行-{self.unit_name[org]}", zuonr=f"{org}{month}", zfbdt=ymd(day),
                           zterm="Z030", zbd1t="30", prctr=prctr)
-        ledger.add(doc, "50", "S", "H", net, chart.REVENUE_ELECTRICITY, sgtxt=f"{month}售电收入", prctr=prctr)
-        ledger.add(doc, "50", "S", "H", total - net, chart.VAT, sgtxt="销项税额", prctr=prctr)
+        ledger.add(doc, "50", "S", "H", net, chart_of_accounts.REVENUE_ELECTRICITY, sgtxt=f"{month}售电收入", prctr=prctr)
+        ledger.add(doc, "50", "S", "H", total - net, chart_of_accounts.VAT, sgtxt="销项税额", prctr=prctr)
         ledger.post(doc)
         self.billing_line[(org, month)] = line
         self.credits[(org, month)] = []
@@ -209,14 +209,14 @@ class Marketing:
                 continue
             months = sorted(by_unit[org])
             bukrs, customer = self.unit_bukrs[org], self.world.summary[org]
-            prctr = chart.profit_centre(bukrs, "售电")
+            prctr = chart_of_accounts.profit_centre(bukrs, "售电")
             doc = self._document(org, "DZ", day, "实收", ym(day))
-            ledger.add(doc, "40", "S", "S", sum(c for _, c in months), chart.BANK_ELECTRICITY,
+            ledger.add(doc, "40", "S", "S", sum(c for _, c in months), chart_of_accounts.BANK_ELECTRICITY,
                        sgtxt=f"{ym(day)}电费实收-{self.unit_name[org]}", prctr=prctr)
             received = []
             for month, cents in months:
                 billing = self.billing_line[(org, month)]
-                line = ledger.add(doc, "15", "D", "H", cents, chart.AR_ELECTRICITY, kunnr=customer.number,
+                line = ledger.add(doc, "15", "D", "H", cents, chart_of_accounts.AR_ELECTRICITY, kunnr=customer.number,
                                   sgtxt=f"{month}电费实收", zuonr=f"{org}{month}", zfbdt=ymd(day),
                                   rebzg=billing.doc.belnr, prctr=prctr)
                 self.credits[(org, month)].append(line)
@@ -247,16 +247,16 @@ class Marketing:
         for org, bills in by_unit.items():
             total = -sum(b.cents for b in bills)
             bukrs, customer = self.unit_bukrs[org], self.world.summary[org]
-            prctr = chart.profit_centre(bukrs, "售电")
-            net = round(total * 100 / (100 + chart.ELECTRICITY_VAT_RATE))
+            prctr = chart_of_accounts.profit_centre(bukrs, "售电")
+            net = round(total * 100 / (100 + chart_of_accounts.ELECTRICITY_VAT_RATE))
             billing = self.billing_line.get((org, month))
             doc = self._document(org, "DG", day, "退补", month)
-            line = self.ledger.add(doc, "11", "D", "H", total, chart.AR_ELECTRICITY, kunnr=customer.number,
+            line = self.ledger.add(doc, "11", "D", "H", total, chart_of_accounts.AR_ELECTRICITY, kunnr=customer.number,
                                    sgtxt=f"{month}电费退补-{self.unit_name[org]}", zuonr=f"{org}{month}",
                                    zfbdt=ymd(day), rebzg=billing.doc.belnr if billing else "", prctr=prctr)
-            self.ledger.add(doc, "40", "S", "S", net, chart.REVENUE_ELECTRICITY, sgtxt=f"{month}售电收入退补",
+            self.ledger.add(doc, "40", "S", "S", net, chart_of_accounts.REVENUE_ELECTRICITY, sgtxt=f"{month}售电收入退补",
                             prctr=prctr)
-            self.ledger.add(doc, "40", "S", "S", total - net, chart.VAT, sgtxt="销项税额冲减", prctr=prctr)
+            self.ledger.add(doc, "40", "S", "S", total - net, chart_of_accounts.VAT, sgtxt="销项税额冲减", prctr=prctr)
             self.ledger.post(doc)
             if billing:
                 self.credits[(org, month)].append(line)

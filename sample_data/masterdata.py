@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from itertools import accumulate
 
 from catalog.register import Reference
-from sample_data.chart import CHART
+from sample_data.chart_of_accounts import CHART
 from sample_data.values import CURRENCY, MANDT, ymd
 
 DIVISION = {"杭州": "330100", "宁波": "330200", "温州": "330300", "嘉兴": "330400", "湖州": "330500",

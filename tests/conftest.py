@@ -10,7 +10,7 @@ import pytest
 
 from catalog.contract import ControlFile
 from catalog.register import Register, load_register
-from pipelines.db import connect
+from pipelines.ingest.db import connect
 
 
 @pytest.fixture(scope="session")

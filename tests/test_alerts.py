@@ -191,7 +191,7 @@ def test_post_webhook_refuses_a_non_2xx_answer_and_an_unreachable_server(webhook
 
 def test_respool_alert_sends_the_failing_error_checks_of_a_date(tmp_path, webhook, monkeypatch):
     from pipelines.cli import app
-    from pipelines.db import connect
+    from pipelines.ingest.db import connect
     from quality.history import ensure_quality_tables
 
     db = tmp_path / "d.duckdb"
@@ -247,11 +247,11 @@ def test_mail_is_off_without_smtp_settings():
 def _failing_run(tmp_path: Path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     """The nightly job for 2026-10-27 with an item due before its baseline date (an `error` check)."""
     from catalog.register import load_register
-    from pipelines.control_assets import PublishResource
-    from pipelines.db import connect
-    from pipelines.definitions import defs
-    from pipelines.ingest import ingest
-    from pipelines.resources import RespoolResource
+    from pipelines.ingest.db import connect
+    from pipelines.ingest.load import ingest
+    from pipelines.orchestration.control_assets import PublishResource
+    from pipelines.orchestration.definitions import defs
+    from pipelines.orchestration.resources import RespoolResource
     from tests.pool_scenario import DAY1, deliver_bad_terms_item, deliver_scenario
 
     register = load_register()
@@ -269,7 +269,7 @@ def _failing_run(tmp_path: Path, instance: dg.DagsterInstance) -> dg.ExecuteInPr
 
 
 def _evaluate(instance: dg.DagsterInstance, cursor: str | None):
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     sensor = defs.resolve_sensor_def("quality_alert_sensor")
     assert sensor.minimum_interval_seconds == 60

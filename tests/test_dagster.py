@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.dagster_home import write_instance_config
-from pipelines.definitions import defs, ods_assets, register
-from pipelines.resources import RespoolResource
-from pipelines.sensors import delivery_run_requests
+from pipelines.orchestration.dagster_home import write_instance_config
+from pipelines.orchestration.definitions import defs, ods_assets, register
+from pipelines.orchestration.resources import RespoolResource
+from pipelines.orchestration.sensors import delivery_run_requests
 from tests.conftest import bseg_rows, deliver, t001_rows
 
 
@@ -96,7 +96,7 @@ def test_instance_config_serialises_duckdb_writers(tmp_path):
 
 
 def test_model_assets_follow_the_sql_dependencies():
-    from pipelines.definitions import model_assets
+    from pipelines.orchestration.definitions import model_assets
 
     graph = defs.resolve_asset_graph()
     parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["dwd", "dwd_fi_voucher_item"])).parent_keys}
@@ -108,9 +108,9 @@ def test_model_assets_follow_the_sql_dependencies():
 
 
 def test_materialise_the_pool_in_process(tmp_path):
-    from pipelines.db import connect
-    from pipelines.definitions import model_assets
-    from pipelines.ingest import ingest
+    from pipelines.ingest.db import connect
+    from pipelines.ingest.load import ingest
+    from pipelines.orchestration.definitions import model_assets
     from tests.pool_scenario import deliver_scenario
 
     landing = tmp_path / "landing"
@@ -136,8 +136,8 @@ def test_materialise_the_pool_in_process(tmp_path):
 
 
 def _scenario_db(tmp_path, bad_terms=False):
-    from pipelines.db import connect
-    from pipelines.ingest import ingest
+    from pipelines.ingest.db import connect
+    from pipelines.ingest.load import ingest
     from tests.pool_scenario import DAY1, deliver_bad_terms_item, deliver_scenario
 
     landing = tmp_path / "landing"
@@ -153,7 +153,7 @@ def _scenario_db(tmp_path, bad_terms=False):
 
 
 def _run_nightly(landing, db, published):
-    from pipelines.control_assets import PublishResource
+    from pipelines.orchestration.control_assets import PublishResource
 
     job = defs.resolve_job_def("nightly_job")
     return job.execute_in_process(
@@ -174,7 +174,7 @@ def test_nightly_job_ingests_builds_checks_and_publishes(tmp_path):
     assert checks["dwd_fi_voucher_item__voucher_balances"] is True
     assert checks["cleansing__nothing_quarantined"] is False  # the scenario quarantines two BSEG rows
     assert published.exists()
-    from pipelines.db import connect
+    from pipelines.ingest.db import connect
 
     con = connect(published, read_only=True)
     assert con.execute("SELECT count(*) FROM dwd.dwd_ar_item").fetchone()[0] == 7

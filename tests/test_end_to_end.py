@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from catalog.contract import parse_control
+from models.build import build
 from models.loader import load_models
-from pipelines.build import build
 from pipelines.config import landing_roots
-from pipelines.db import connect
-from pipelines.delivery import discover
-from pipelines.ingest import ingest
-from quality.sample_defects import CAUGHT_BY, defects_caught
+from pipelines.ingest.db import connect
+from pipelines.ingest.delivery import discover
+from pipelines.ingest.load import ingest
 from sample_data.generator import generate
+from sample_data.manifest import CAUGHT_BY, defects_caught
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.delivery import discover
-from pipelines.ingest import ingest
+from pipelines.ingest.delivery import discover
+from pipelines.ingest.load import ingest
 from tests.conftest import bseg_rows, deliver, t001_rows, table_fingerprint, yx_rows
 
 DAY1, DAY2, DAY3 = "20261026", "20261027", "20261028"
@@ -104,8 +104,8 @@ def test_older_full_snapshot_never_replaces_a_newer_one(con, tmp_path, register)
 
 
 def test_crash_mid_load_leaves_the_previous_state(con, tmp_path, register):
-    from pipelines.delivery import discover as find
-    from pipelines.ingest import ingest_delivery
+    from pipelines.ingest.delivery import discover as find
+    from pipelines.ingest.load import ingest_delivery
 
     landing = tmp_path / "landing"
     deliver(landing, register, "T001", DAY1, t001_rows("3300", "3301"))

@@ -17,15 +17,15 @@ from typer.testing import CliRunner
 
 from lineage.graph import lineage_graph, to_dot, to_json, write_png
 from lineage.model_graph import LineageProblem, UnknownColumnError
-from lineage.models import ODS_BATCH_COLUMNS, ODS_DEPARTED_COLUMNS, model_lineage, read_models
+from lineage.models import model_lineage, read_models
 from lineage.store import refresh_lineage
 from lineage.trace import trace
+from models.build import build
 from models.loader import MODELS_DIR, load_models
-from pipelines.build import build
 from pipelines.cli import app
-from pipelines.db import connect
-from pipelines.ingest import BATCH_COLUMNS, DEPARTED_COLUMNS, ingest
-from pipelines.lineage_view import lineage_sources, project_lineage
+from pipelines.cli.lineage_view import lineage_sources, project_lineage
+from pipelines.ingest.db import connect
+from pipelines.ingest.load import ingest
 from quality.history import ensure_quality_tables
 from tests.pool_scenario import deliver_scenario
 
@@ -64,8 +64,6 @@ def test_every_model_resolves(lineage):
 
 
 def test_defaults_need_no_pipeline_and_match_it(lineage, register):
-    assert ODS_BATCH_COLUMNS == tuple(name for name, _ in BATCH_COLUMNS)
-    assert ODS_DEPARTED_COLUMNS == tuple(name for name, _ in DEPARTED_COLUMNS)
     plain = model_lineage(load_models(), register)  # register + batch columns, no reference tables
     assert plain.problems == []
     assert {t: v.edges for t, v in plain.tables.items()} == {t: v.edges for t, v in lineage.tables.items()}
@@ -354,7 +352,7 @@ def test_trace_finds_a_defect_injected_into_an_ods_column(pool_db, lineage):
 
 def test_refresh_after_a_build_takes_the_source_columns_from_the_database(pool_db, register):
     con, _ = pool_db
-    # pipelines.build.build has refreshed it already; unchanged models are kept as they are
+    # models.build.build has refreshed it already; unchanged models are kept as they are
     report = refresh_lineage(con, load_models(), register)
     assert len(report.kept) == 20 and report.recomputed == [] and not report.problems
     assert con.execute("SELECT kind FROM meta.column_lineage WHERE model = 'stg.stg_bseg' AND column_name = 'dmbtr' "
@@ -364,7 +362,7 @@ def test_refresh_after_a_build_takes_the_source_columns_from_the_database(pool_d
 # ---- Dagster ----------------------------------------------------------------------------------------
 
 def test_model_assets_carry_column_lineage():
-    from pipelines.definitions import model_assets
+    from pipelines.orchestration.definitions import model_assets
 
     def lineage_of(*key: str) -> dg.TableColumnLineage:
         asset = next(a for a in model_assets if a.key == dg.AssetKey(list(key)))

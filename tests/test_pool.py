@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from models.build import build
 from models.loader import load_models
 from models.pool import aging, aging_items, voucher
-from pipelines.build import build
 from pipelines.cli import app
-from pipelines.db import connect
-from pipelines.ingest import ingest
+from pipelines.ingest.db import connect
+from pipelines.ingest.load import ingest
 from tests.pool_scenario import C1, C2, deliver_scenario
 
 

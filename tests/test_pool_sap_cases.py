@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from models.build import build
 from models.loader import create_macros, load_models
-from pipelines.build import build
-from pipelines.db import connect
-from pipelines.ingest import ingest
+from pipelines.ingest.db import connect
+from pipelines.ingest.load import ingest
 from pipelines.summary import pool_summary
 from quality.runner import load_suites, run_checks
 from tests.sap_cases_scenario import NIGHT2, B, D, E, N, P, Q, X, Y, Z, deliver_bsad_night2, deliver_sap_cases

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from models.build import build
 from models.loader import load_models
-from pipelines.build import build
 from pipelines.cli import app
-from pipelines.db import connect
-from pipelines.ingest import ingest
+from pipelines.ingest.db import connect
+from pipelines.ingest.load import ingest
 from pipelines.publish import read_provenance
 from quality.runner import run_checks
 from tests.pool_scenario import deliver_scenario

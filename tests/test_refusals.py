@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from catalog.contract import control_file_name, format_control, parse_control
-from pipelines.ingest import ingest
+from pipelines.ingest.load import ingest
 from tests.conftest import bseg_rows, deliver, t001_rows, table_fingerprint, yx_rows
 
 DAY1, DAY2 = "20261026", "20261027"

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.db import connect
+from pipelines.ingest.db import connect
 from quality.specs import DIMENSIONS
 
 DAY1, DAY2 = date(2026, 10, 26), date(2026, 10, 27)
@@ -22,9 +22,9 @@ ERROR_CHECK = "dwd_ar_item.net_due_not_before_baseline"
 def checked(tmp_path_factory, register) -> dict:
     """The pool scenario with one item due before its baseline date (an `error` check) on DAY2,
     ingested, built and checked for both dates."""
+    from models.build import build
     from models.loader import load_models
-    from pipelines.build import build
-    from pipelines.ingest import ingest
+    from pipelines.ingest.load import ingest
     from quality.runner import run_checks
     from tests.pool_scenario import deliver_bad_terms_item, deliver_scenario
 

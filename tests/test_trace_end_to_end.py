@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from models.build import build
 from models.loader import load_models
-from pipelines.build import build
-from pipelines.db import connect
-from pipelines.ingest import ingest
-from pipelines.lineage_view import project_lineage
+from pipelines.cli.lineage_view import project_lineage
+from pipelines.ingest.db import connect
+from pipelines.ingest.load import ingest
 from quality.runner import run_checks
 from tests.pool_scenario import deliver_scenario
 

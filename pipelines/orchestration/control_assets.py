@@ -9,9 +9,9 @@ from pydantic import Field
 
 from catalog.register import Register
 from pipelines import config
-from pipelines.ods_assets import DUCKDB_POOL
+from pipelines.orchestration.ods_assets import DUCKDB_POOL
+from pipelines.orchestration.resources import RespoolResource
 from pipelines.publish import PublishRefused, publish, read_provenance
-from pipelines.resources import RespoolResource
 from quality.metrics import record_metrics
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipelines import config
-from pipelines.cli_common import DbOption, parse_day
+from pipelines.cli.common import DbOption, parse_day
 
 commands = typer.Typer(add_completion=False)
 
@@ -28,7 +28,7 @@ def _say(text: str, error: bool = False) -> None:
 
 
 def _open_read_only(db: Path | None):
-    from pipelines.db import connect
+    from pipelines.ingest.db import connect
 
     try:
         return connect(db or config.default_db(), read_only=True)

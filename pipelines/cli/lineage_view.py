@@ -10,21 +10,21 @@ from pathlib import Path
 
 import typer
 
+from catalog.ods import BATCH_COLUMN_NAMES
+from catalog.reference_data import REF_DDL
 from catalog.register import Register, load_register
 from lineage.graph import KIND_ZH, Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
 from lineage.model_graph import LineageNode, ModelLineage, UnknownColumnError
 from lineage.models import columns_from_ddl, model_lineage, read_models, source_tables
 from lineage.trace import TraceHit
 from models.loader import MODELS_DIR
-from pipelines.ingest import BATCH_COLUMNS
-from pipelines.reference_data import REF_DDL
 
 FORMATS = ("tree", "json", "dot", "png")
 
 
 def lineage_sources(register: Register) -> dict[str, list[str]]:
     """ODS columns (register + batch columns) and reference tables, as the pipeline creates them."""
-    return source_tables(register, [name for name, _ in BATCH_COLUMNS], columns_from_ddl(REF_DDL))
+    return source_tables(register, BATCH_COLUMN_NAMES, columns_from_ddl(REF_DDL))
 
 
 def project_lineage(root: Path = MODELS_DIR, register: Register | None = None) -> ModelLineage:

@@ -8,15 +8,15 @@ import functools
 
 import dagster as dg
 
+from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference, load_register
 from lineage.model_graph import ModelLineage, split_column
 from lineage.models import model_lineage
+from models.build import build_model, create_macros, create_table_macros
 from models.loader import LAYER_ZH, Model
-from pipelines.build import build_model, create_macros, create_table_macros
-from pipelines.lineage_view import lineage_sources
-from pipelines.ods_assets import DUCKDB_POOL
-from pipelines.reference_data import load_reference_tables
-from pipelines.resources import RespoolResource
+from pipelines.cli.lineage_view import lineage_sources
+from pipelines.orchestration.ods_assets import DUCKDB_POOL
+from pipelines.orchestration.resources import RespoolResource
 
 REFERENCE_KEY = dg.AssetKey(["ref", "reference_data"])
 

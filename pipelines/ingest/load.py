@@ -23,21 +23,11 @@ from pathlib import Path
 import duckdb
 
 from catalog.contract import ControlFile, parse_biz_date
+from catalog.ods import ensure_ods_table
 from catalog.register import Register, Table
-from pipelines.delivery import Delivery, check_control, discover, read_control
-from pipelines.filecheck import ReadyFile, Refusal, collect_files, start_files, warm_up
+from pipelines.ingest.delivery import Delivery, check_control, discover, read_control
+from pipelines.ingest.filecheck import ReadyFile, Refusal, collect_files, start_files, warm_up
 
-BATCH_COLUMNS = (
-    ("_batch_id", "VARCHAR"),
-    ("_biz_date", "DATE"),
-    ("_source_file", "VARCHAR"),
-    ("_row_number", "BIGINT"),
-)
-# what ods.<table>_departed adds to the ODS columns: the FULL delivery that no longer carried the row
-DEPARTED_COLUMNS = (
-    ("_departed_batch_id", "VARCHAR"),
-    ("_departed_biz_date", "DATE"),
-)
 Progress = Callable[[str], None]
 
 
@@ -66,51 +56,6 @@ class IngestReport:
     @property
     def loaded_rows(self) -> int:
         return sum(o.rows for o in self.outcomes if o.status == "loaded")
-
-
-def ods_table_ddl(table: Table, departed: bool = False) -> str:
-    extra = DEPARTED_COLUMNS if departed else ()
-    cols = [f'"{c}" VARCHAR' for c in table.column_names] + [f"{n} {t}" for n, t in (*BATCH_COLUMNS, *extra)]
-    name = table.departed_name if departed else table.ods_name
-    return f"CREATE TABLE IF NOT EXISTS ods.{name} (\n    " + ",\n    ".join(cols) + "\n)"
-
-
-def _ensure(con: duckdb.DuckDBPyConnection, table: Table, departed: bool) -> None:
-    con.execute(ods_table_ddl(table, departed))
-    name = table.departed_name if departed else table.ods_name
-    have = [r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'ods' "
-        "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
-    want = table.column_names + [n for n, _ in (*BATCH_COLUMNS, *(DEPARTED_COLUMNS if departed else ()))]
-    if have != want:
-        raise RuntimeError(
-            f"ods.{name} has columns {have}, the register says {want}: "
-            "migrate the table before loading (the register changed)"
-        )
-
-
-def ensure_ods_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """ods.<table> (and, for a FULL table, ods.<table>_departed) with the register's columns."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS ods")
-    _ensure(con, table, departed=False)
-    if table.mode == "FULL":
-        _ensure(con, table, departed=True)
-
-
-def ensure_departed_tables(con: duckdb.DuckDBPyConnection, register: Register) -> None:
-    """The departed tables of the FULL tables already loaded (databases loaded before they existed)."""
-    loaded = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'ods'").fetchall()}
-    for table in register.tables:
-        if table.mode == "FULL" and table.ods_name in loaded:
-            _ensure(con, table, departed=True)
-
-
-def ods_row_count(con: duckdb.DuckDBPyConnection, table: Table) -> int:
-    """Rows in ods.<table>, 0 before its first load."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ods' "
-                         "AND table_name = ?", [table.ods_name]).fetchone()[0]
-    return con.execute(f"SELECT count(*) FROM ods.{table.ods_name}").fetchone()[0] if exists else 0
 
 
 def _sql_str(text: str) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 
 from catalog.register import Register
-from pipelines.delivery import Delivery, discover
-from pipelines.ods_assets import ods_asset_key
-from pipelines.resources import RespoolResource
+from pipelines.ingest.delivery import Delivery, discover
+from pipelines.orchestration.ods_assets import ods_asset_key
+from pipelines.orchestration.resources import RespoolResource
 
 
 def delivery_run_requests(landing_roots: list[Path], register: Register) -> list[dg.RunRequest]:

@@ -7,10 +7,11 @@ delivery is recorded in meta.batch and fails the materialisation with the reason
 
 import dagster as dg
 
+from catalog.ods import ods_row_count
 from catalog.register import Register, Table
 from pipelines import config
-from pipelines.ingest import ingest, ods_row_count
-from pipelines.resources import RespoolResource
+from pipelines.ingest.load import ingest
+from pipelines.orchestration.resources import RespoolResource
 
 DUCKDB_POOL = "duckdb"
 

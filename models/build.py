@@ -16,12 +16,12 @@ from pathlib import Path
 
 import duckdb
 
+from catalog.ods import ensure_departed_tables
+from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference, load_register
 from lineage.store import refresh_lineage
 from models.loader import Model, ModelError, macro_files, table_macro_files
 from models.loader import create_macros as create_sql_macros
-from pipelines.ingest import ensure_departed_tables
-from pipelines.reference_data import load_reference_tables
 
 Progress = Callable[[str], None]
 _LINE_RE = re.compile(r"LINE (\d+):")

@@ -9,7 +9,7 @@ import duckdb
 from pydantic import Field
 
 from pipelines import config
-from pipelines.db import connect
+from pipelines.ingest.db import connect
 
 
 class RespoolResource(dg.ConfigurableResource):

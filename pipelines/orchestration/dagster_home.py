@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 DAGSTER_YAML = """\
-# written by `python -m pipelines.dagster_home`; DuckDB has one writer
+# written by `python -m pipelines.orchestration.dagster_home`; DuckDB has one writer
 concurrency:
   pools:
     default_limit: 1

@@ -1,6 +1,6 @@
 """Benchmark of the GX bridge: `validate` on a 1M-row x 8-column relation against the DuckDB floor.
 
-`.venv/bin/python -m quality.bench_gx [--rows N] [--repeat K] [--json PATH]`
+`.venv/bin/python -m benchmarks.gx_bridge [--rows N] [--repeat K] [--json PATH]`
 
 Every scenario runs in its own child process (so peak memory is its own): the table is generated
 in an in-memory DuckDB, GX is imported and warmed up on a few rows, then the checks are timed
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     figures = []
     for name in SCENARIOS:
-        proc = subprocess.run([sys.executable, "-m", "quality.bench_gx", "--scenario", name, "--rows", str(args.rows),
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.gx_bridge", "--scenario", name, "--rows", str(args.rows),
                                "--repeat", str(args.repeat)], capture_output=True, text=True, check=False)
         if proc.returncode:
             sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")

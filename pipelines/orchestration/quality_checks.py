@@ -7,8 +7,8 @@ from datetime import datetime
 import dagster as dg
 
 from catalog.register import Register
-from pipelines.ods_assets import DUCKDB_POOL
-from pipelines.resources import RespoolResource
+from pipelines.orchestration.ods_assets import DUCKDB_POOL
+from pipelines.orchestration.resources import RespoolResource
 from quality.gx_bridge import ExpectationResult
 from quality.runner import run_checks
 from quality.specs import DIMENSIONS, SuiteSpec

@@ -22,7 +22,7 @@ from catalog.contract import (
     parse_control,
 )
 from catalog.register import Register, Table
-from pipelines.filecheck import Refusal, column_diff
+from pipelines.ingest.filecheck import Refusal, column_diff
 
 _DATE_FOLDER_RE = re.compile(r"^\d{8}$")
 

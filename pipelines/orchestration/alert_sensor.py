@@ -45,7 +45,7 @@ def _text(metadata: dict, key: str) -> str:
 
 
 def _failed_check(evaluation: dg.AssetCheckEvaluation) -> FailedCheck:
-    """The alert's view of a failed evaluation; the metadata is what `pipelines.quality_checks` writes."""
+    """The alert's view of a failed evaluation; the metadata is what `pipelines.orchestration.quality_checks` writes."""
     meta = dict(evaluation.metadata or {})
     dimension = _text(meta, "维度 dimension").split(" ")[0]
     unexpected = meta.get("unexpected_count")

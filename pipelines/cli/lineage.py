@@ -1,5 +1,5 @@
 """`respool lineage upstream|downstream|refresh` and `respool trace`: column lineage (数据血缘)
-and tracing (溯源) on the command line. The work is in `lineage_view`, imported when a command
+and tracing (溯源) on the command line. The work is in `pipelines.cli.lineage_view`, imported when a command
 runs, so that `respool` itself starts fast."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pipelines import config
-from pipelines.cli_common import DbOption
+from pipelines.cli.common import DbOption
 
 commands = typer.Typer(add_completion=False)
 lineage_app = typer.Typer(no_args_is_help=True, help="数据血缘 column lineage of the models (from the SQL)")
@@ -34,7 +34,7 @@ def upstream(
     models: ModelsOption = None,
 ) -> None:
     """The source columns of a column, down to the ODS columns, with their 中文描述."""
-    from pipelines import lineage_view as view
+    from pipelines.cli import lineage_view as view
 
     view.show(view.project_lineage(models or view.MODELS_DIR), column, "upstream", fmt, out, filters)
 
@@ -48,7 +48,7 @@ def downstream(
     models: ModelsOption = None,
 ) -> None:
     """Every model column a column feeds (影响分析 impact analysis)."""
-    from pipelines import lineage_view as view
+    from pipelines.cli import lineage_view as view
 
     view.show(view.project_lineage(models or view.MODELS_DIR), column, "downstream", fmt, out, filters)
 
@@ -59,8 +59,8 @@ def refresh(db: DbOption = None, models: ModelsOption = None) -> None:
     from catalog.register import load_register
     from lineage.models import read_models
     from lineage.store import refresh_lineage
-    from pipelines import lineage_view as view
-    from pipelines.db import connect
+    from pipelines.cli import lineage_view as view
+    from pipelines.ingest.db import connect
 
     register = load_register()
     loaded, problems = read_models(models or view.MODELS_DIR)
@@ -89,8 +89,8 @@ def trace_command(
 ) -> None:
     """溯源: failed checks of the latest quality runs on a column and everything upstream of it."""
     from lineage.trace import trace
-    from pipelines import lineage_view as view
-    from pipelines.db import connect
+    from pipelines.cli import lineage_view as view
+    from pipelines.ingest.db import connect
     from quality.history import latest_results
 
     lineage = view.project_lineage(models or view.MODELS_DIR)

@@ -7,13 +7,13 @@ import dagster as dg
 
 from catalog.register import load_register
 from models.loader import load_models
-from pipelines.alert_sensor import build_quality_alert_sensor
-from pipelines.control_assets import PublishResource, build_control_assets
-from pipelines.model_assets import build_model_assets, model_asset_key
-from pipelines.ods_assets import build_ods_assets
-from pipelines.quality_checks import build_quality_checks
-from pipelines.resources import RespoolResource
-from pipelines.sensors import build_delivery_sensor
+from pipelines.orchestration.alert_sensor import build_quality_alert_sensor
+from pipelines.orchestration.control_assets import PublishResource, build_control_assets
+from pipelines.orchestration.model_assets import build_model_assets, model_asset_key
+from pipelines.orchestration.ods_assets import build_ods_assets
+from pipelines.orchestration.quality_checks import build_quality_checks
+from pipelines.orchestration.resources import RespoolResource
+from pipelines.orchestration.sensors import build_delivery_sensor
 from quality.runner import load_suites
 
 register = load_register()

@@ -1,0 +1,1 @@
+"""Small helpers for the pictures people see: a CJK font for matplotlib."""
