@@ -4,7 +4,7 @@ Each model reads one upstream model through `SELECT *` in a CTE, joins a second 
 with a window function and projects 30 columns mixing copies, CASE, arithmetic, casts and window
 aggregates. Models are resolved in order and each one's output columns are added to the schema
 the next models see, as the pipeline will do. Writes bench_out/lineage.json.
-Target (issue "Column lineage and tracing"): under 10 s for 200 models, growing linearly.
+Target: under 10 s for 200 models, growing linearly.
 
     .venv/bin/python -m benchmarks.bench_lineage
 """

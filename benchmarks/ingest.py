@@ -1,7 +1,7 @@
 """Ingestion at scale 10 against the bare-DuckDB floor; figures and a plot.
 
 Writes bench_out/ingest.json and bench_out/ingest.png and leaves the ingested database
-(bench_out/bench-ingest.duckdb) for the build benchmark. Targets (issue 'spine'): ingest
+(bench_out/bench-ingest.duckdb) for the build benchmark. Targets: ingest
 within 1.5x of the floor, peak memory under 2 GB.
 """
 

@@ -1,6 +1,6 @@
 """The model build at scale 10 against the same SQL run directly in DuckDB, and aging latency.
 
-Starts from the database the ingest benchmark left. Targets (issue 'resource pool'): build
+Starts from the database the ingest benchmark left. Targets: build
 within 1.3x of the floor; aging for any key date under 1 s.
 """
 

@@ -1,6 +1,6 @@
 """All quality suites at scale 10 against the same checks as plain DuckDB SQL (the floor).
 
-Starts from the database the pool benchmark built. Targets (issue 'quality'): within 3x of the
+Starts from the database the pool benchmark built. Targets: within 3x of the
 floor, peak memory under 4 GB.
 """
 

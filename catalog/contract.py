@@ -1,7 +1,7 @@
 """The delivery contract (交付规范) as code: file naming and the control file (`.chk`).
 
 Both sides use it: the sample generator writes deliveries with it and ingestion reads them.
-The contract itself is fixed by headquarters (shared/spec/delivery-contract.md).
+The contract itself is fixed by headquarters; this module is its one reading in code.
 """
 
 from __future__ import annotations

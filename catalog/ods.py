@@ -33,6 +33,14 @@ DEPARTED_COLUMNS = (
     BatchColumn("_departed_biz_date", "DATE", "离开快照的业务日期", "Business date of the first snapshot without the row"),
 )
 BATCH_COLUMN_NAMES = tuple(c.name for c in BATCH_COLUMNS)
+_BY_NAME = {c.name: c for c in (*BATCH_COLUMNS, *DEPARTED_COLUMNS)}
+
+
+def batch_column(name: str) -> BatchColumn | None:
+    """The batch (or departed) column of that name, wherever it is carried: ODS, stg and on."""
+    return _BY_NAME.get(name)
+
+
 DEPARTED_COLUMN_NAMES = tuple(c.name for c in DEPARTED_COLUMNS)
 
 

@@ -19,25 +19,13 @@ import duckdb
 from catalog.ods import ensure_departed_tables
 from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference, load_register
-from lineage.store import refresh_lineage
+from catalog.system_tables import ensure_system_tables
+from lineage.project.store import refresh_lineage
 from models.loader import Model, ModelError, macro_files, table_macro_files
 from models.loader import create_macros as create_sql_macros
 
 Progress = Callable[[str], None]
 _LINE_RE = re.compile(r"LINE (\d+):")
-
-BUILD_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE SCHEMA IF NOT EXISTS quarantine;
-CREATE TABLE IF NOT EXISTS meta.model_run (
-    model VARCHAR, status VARCHAR, rows BIGINT, seconds DOUBLE, error VARCHAR, built_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS meta.cleansing_reconciliation (
-    ods_table VARCHAR, model VARCHAR, rows_in BIGINT, kept BIGINT, superseded BIGINT, quarantined BIGINT,
-    balanced BOOLEAN, built_at TIMESTAMP
-);
-"""
-
 
 @dataclass(frozen=True)
 class ModelResult:
@@ -154,7 +142,7 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model) -> tuple[int, list
 def build(con: duckdb.DuckDBPyConnection, models: list[Model], progress: Progress | None = None,
           select: set[str] | None = None, recon_tolerance: float = 0.01) -> BuildReport:
     """Build the models (all, or the selected tables) in the given dependency order."""
-    con.execute(BUILD_DDL)
+    ensure_system_tables(con)
     ensure_departed_tables(con, load_register())  # a database loaded before they existed
     load_reference_tables(con, load_reference())
     con.execute("SET VARIABLE recon_tolerance = ?", [recon_tolerance])

@@ -26,10 +26,13 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ModelError(ValueError):
-    """A model cannot be loaded or built; the message names the file and, where known, the line."""
+    """A model cannot be loaded or built; the message names the file and, where known, the line.
+
+    `path`, `line`, `col` (1-based, None when unknown) and `message` (the text without them)
+    are kept apart for callers that report the problem in their own form."""
 
     def __init__(self, path: Path, message: str, line: int | None = None, col: int | None = None):
-        self.path, self.line, self.col = path, line, col
+        self.path, self.line, self.col, self.message = path, line, col, message
         where = f"{path}" + (f":{line}" if line else "") + (f":{col}" if line and col else "")
         super().__init__(f"{where}: {message}")
 
@@ -131,16 +134,55 @@ def load_model(path: Path) -> Model:
                  depends_on=frozenset(referenced_tables(tree)))
 
 
+def model_files(root: Path = MODELS_DIR) -> list[Path]:
+    """The model SQL files under root, layer by layer in build order, by name within a layer."""
+    return [p for layer in LAYERS for p in sorted((root / layer).glob("*.sql"))]
+
+
 def load_models(root: Path = MODELS_DIR) -> list[Model]:
-    """Every model under root, in dependency order (upstream first)."""
-    models = [load_model(p) for layer in LAYERS for p in sorted((root / layer).glob("*.sql"))]
+    """Every model under root, in dependency order (upstream first); the first problem is raised."""
+    ordered, cycles = _dependency_order([load_model(p) for p in model_files(root)])
+    if cycles:
+        raise ModelError(root, f"models depend on each other in a cycle: {' → '.join(cycles[0])}")
+    return ordered
+
+
+def read_models(root: Path = MODELS_DIR) -> tuple[list[Model], list[ModelError]]:
+    """The models under root that load, in dependency order, and a problem for each that does not.
+
+    Unlike `load_models`, one broken model does not stop the others: a problem is the
+    `ModelError` (file, line, col, message) of a model that cannot be loaded, or of each model
+    caught in a dependency cycle.
+    """
+    models: list[Model] = []
+    problems: list[ModelError] = []
+    for path in model_files(root):
+        try:
+            models.append(load_model(path))
+        except ModelError as err:
+            problems.append(err)
+    ordered, cycles = _dependency_order(models)
+    by_table = {m.table: m for m in models}
+    problems += [ModelError(by_table[table].path, "models depend on each other in a cycle")
+                 for cycle in cycles for table in dict.fromkeys(cycle)]
+    return ordered, problems
+
+
+def _dependency_order(models: list[Model]) -> tuple[list[Model], list[list[str]]]:
+    """Upstream first, and each dependency cycle found (tables, the first repeated at the end);
+    the models of a cycle are left out so that the others still get an order."""
     by_table = {m.table: m for m in models}
     graph = {m.table: {d for d in m.depends_on if d in by_table} for m in models}
-    try:
-        order = list(TopologicalSorter(graph).static_order())
-    except CycleError as exc:
-        raise ModelError(root, f"models depend on each other in a cycle: {' → '.join(exc.args[1])}") from None
-    return [by_table[t] for t in order]
+    cycles: list[list[str]] = []
+    while True:
+        try:
+            order = list(TopologicalSorter(graph).static_order())
+            return [by_table[t] for t in order], cycles
+        except CycleError as exc:
+            cycles.append(list(exc.args[1]))
+            for table in exc.args[1]:
+                graph.pop(table, None)
+            graph = {t: deps & set(graph) for t, deps in graph.items()}
 
 
 def macro_files(root: Path = MODELS_DIR) -> list[Path]:

@@ -19,20 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest.db import connect
 from quality.history import latest_results
-
-PUBLICATION_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE OR REPLACE TABLE meta.publication (
-    publication_id  VARCHAR   NOT NULL,  -- this snapshot
-    source_db       VARCHAR   NOT NULL,  -- absolute path of the database it was copied from
-    quality_run_id  VARCHAR,             -- the latest quality run whose checks let it through
-    dagster_run_id  VARCHAR,             -- the Dagster run that published it, if any
-    biz_date        DATE,                -- the newest business date loaded into the source
-    published_at    TIMESTAMP NOT NULL,  -- UTC
-    published_on    VARCHAR              -- host name
-);
-"""
 
 
 class PublishRefused(RuntimeError):
@@ -61,7 +49,7 @@ def read_provenance(snapshot: Path) -> Provenance | None:
     if not snapshot.exists():
         return None
     try:
-        con = duckdb.connect(str(snapshot), read_only=True)
+        con = connect(snapshot, read_only=True)
     except duckdb.Error as exc:
         raise PublishRefused(f"{snapshot} exists and is not a published snapshot: "
                              f"{str(exc).strip().splitlines()[0]}") from None
@@ -97,7 +85,7 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
             f"{target} was published from another database, {current.source_db} "
             f"(business date {current.biz_date}, {current.published_at:%Y-%m-%d %H:%M:%S} UTC); "
             f"publishing {source} there would replace it: pass --replace-source if that is intended")
-    con = duckdb.connect(str(source))
+    con = connect(source)
     try:
         if not latest_results(con):
             raise PublishRefused("no quality run recorded: run `respool check` first")
@@ -113,9 +101,9 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
     staging = target.with_name(target.name + ".publishing")
     try:
         shutil.copyfile(source, staging)
-        copy = duckdb.connect(str(staging))
+        copy = connect(staging)
         try:
-            copy.execute(PUBLICATION_DDL)
+            copy.execute("DELETE FROM meta.publication")  # connect() created the system tables
             copy.execute("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [uuid.uuid4().hex[:12], str(source), quality_run_id, dagster_run_id, biz_date,
                           datetime.now(UTC).replace(tzinfo=None), socket.gethostname()])

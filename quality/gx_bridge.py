@@ -30,10 +30,8 @@ and GX validates it as pandas DataFrames:
 - A relation whose SQL fails, or an expectation GX cannot evaluate, gives failed results with the
   exception text; the other relations and expectations still run.
 
-`build_data_docs(project_dir)` writes GX Data Docs (static HTML) for the last validation of each
-suite in this process, through a file-backed GX context in `<project_dir>/gx/`: the suites and the
-merged results are stored there as JSON (so several processes add to one site) and the site is
-under `<project_dir>/gx/uncommitted/data_docs/local_site/`.
+With `data_docs`, `validate` also hands the merged results, in GX's own shape, to a
+`quality.data_docs.DataDocsStore` the caller owns, which builds GX Data Docs from them.
 """
 
 from __future__ import annotations
@@ -43,27 +41,22 @@ import dataclasses
 import datetime as dt
 import decimal
 import math
-import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from quality.data_docs import DataDocsStore, ValidatedExpectation
 from quality.specs import ExpectationSpec, Kind, SuiteSpec
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
     from great_expectations.core.batch_definition import BatchDefinition
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResult,
-        ExpectationValidationResult,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
     from great_expectations.expectations import Expectation
 
 #: Rows in one DuckDB vector: `fetch_df_chunk(n)` returns n vectors.
@@ -117,7 +110,6 @@ class ExpectationResult:
 @dataclass
 class _Gx:
     batch_definition: BatchDefinition
-    version: str
 
 
 _GX: _Gx | None = None
@@ -138,8 +130,7 @@ def _gx() -> _Gx:
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             asset = context.data_sources.add_pandas(DATASOURCE).add_dataframe_asset("relation")
-            _GX = _Gx(batch_definition=asset.add_batch_definition_whole_dataframe("batch"),
-                      version=gx.__version__)
+            _GX = _Gx(batch_definition=asset.add_batch_definition_whole_dataframe("batch"))
         return _GX
 
 
@@ -352,6 +343,12 @@ class _Acc:
             out["missing_percent"] = self.missing_count / self.element_count * 100
         return out
 
+    def validated(self) -> ValidatedExpectation:
+        """The merged outcome as Data Docs show it."""
+        success, _ = self.final()
+        return ValidatedExpectation(spec=self.spec, relation=self.relation, success=success,
+                                    result=self.gx_result(), exception=self.exception)
+
 
 # ---------------------------------------------------------------------------------------------
 # Validation
@@ -471,13 +468,13 @@ def _validate_relation(con: duckdb.DuckDBPyConnection, suite_name: str, sql: str
 
 
 def validate(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, batch_rows: int = 500_000,
-             examples: int = 5) -> list[ExpectationResult]:
+             examples: int = 5, data_docs: DataDocsStore | None = None) -> list[ExpectationResult]:
     """Validate a suite on its relations in `con`; one result per expectation, in suite order.
 
     `con` runs each relation in turn (so it sees the caller's temp tables and views); do not use it
     from another thread meanwhile. Never raises for a failing relation or expectation: those are
-    failed results carrying the exception text. The merged GX results are kept in this process
-    for `build_data_docs`.
+    failed results carrying the exception text. The merged GX results are kept in `data_docs`,
+    when given, for its `build_data_docs`.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -488,109 +485,10 @@ def validate(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, batch_rows: int =
     for sql, specs in suite.by_relation().items():
         _validate_relation(con, suite.name, sql, [accs[s.id] for s in specs], batch_rows, examples)
     results = [accs[s.id].result(suite.name) for s in suite.expectations]
-    try:
-        _remember(suite, [accs[s.id] for s in suite.expectations], started)
-    except Exception:  # Data Docs bookkeeping must never fail a validation
-        pass
+    if data_docs is not None:
+        try:
+            data_docs.remember(suite, [accs[s.id].validated() for s in suite.expectations], started, DATASOURCE)
+        except Exception:  # Data Docs bookkeeping must never fail a validation
+            pass
     return results
 
-
-# ---------------------------------------------------------------------------------------------
-# Data Docs
-
-
-@dataclass(frozen=True)
-class _Run:
-    gx_suite: ExpectationSuite
-    result: ExpectationSuiteValidationResult
-    run_id: RunIdentifier
-    batch_identifier: str
-
-
-_RUNS: dict[str, _Run] = {}
-_RUNS_LOCK = threading.Lock()
-
-
-def _remember(suite: SuiteSpec, accs: list[_Acc], started: dt.datetime) -> None:
-    """Keep the suite's merged results in GX's own shape, for `build_data_docs`."""
-    from great_expectations.core import ExpectationSuite
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResult,
-        ExpectationValidationResult,
-    )
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    exps = [a.spec.gx_expectation(meta={"relation": a.relation}) for a in accs]
-    evrs = []
-    for a, exp in zip(accs, exps, strict=True):
-        success, _ = a.final()
-        evrs.append(ExpectationValidationResult(
-            success=success, expectation_config=exp.configuration, result=a.gx_result(),
-            exception_info={"raised_exception": a.exception is not None,
-                            "exception_message": a.exception,
-                            # the renderer shows the traceback and breaks on None
-                            "exception_traceback": a.exception}))
-    passed = sum(1 for r in evrs if r.success)
-    batch_identifier = re.sub(r"[^A-Za-z0-9_.-]", "_", suite.target)
-    result = ExpectationSuiteValidationResult(
-        success=passed == len(evrs), results=evrs, suite_name=suite.name,
-        statistics={"evaluated_expectations": len(evrs), "successful_expectations": passed,
-                    "unsuccessful_expectations": len(evrs) - passed,
-                    "success_percent": passed / len(evrs) * 100 if evrs else None},
-        meta={"great_expectations_version": _gx().version,
-              "active_batch_definition": {"datasource_name": DATASOURCE, "data_connector_name": "fluent",
-                                          "data_asset_name": suite.target, "batch_identifiers": {}},
-              "batch_spec": {"relation": suite.relation}, "batch_markers": {}},
-        batch_id=f"{DATASOURCE}-{batch_identifier}")
-    run_id = RunIdentifier(run_name="respool", run_time=started)
-    result.meta["run_id"] = run_id
-    result.meta["validation_time"] = started
-    # Not GX's "meta_properties" suite notes (extra Data Docs columns from expectation meta): in
-    # 1.24 the renderer puts them into the expectation's kwargs, which its pydantic model refuses.
-    gx_suite = ExpectationSuite(name=suite.name, expectations=exps, meta={"target": suite.target})
-    run = _Run(gx_suite=gx_suite, result=result,
-               run_id=run_id, batch_identifier=batch_identifier)
-    with _RUNS_LOCK:
-        _RUNS[suite.name] = run
-
-
-def last_validation(suite_name: str) -> ExpectationSuiteValidationResult | None:
-    """The merged GX result of the last `validate` of a suite in this process."""
-    with _RUNS_LOCK:
-        run = _RUNS.get(suite_name)
-    return run.result if run else None
-
-
-def build_data_docs(project_dir: str | Path, suites: Iterable[str] | None = None) -> Path:
-    """Write GX Data Docs for the last validation of each suite (or of `suites`); path of index.html.
-
-    Uses a file-backed GX context in `<project_dir>/gx/` (created on first use): the suites go
-    to `gx/expectations/`, the merged results to `gx/uncommitted/validations/`, and the static
-    site, which lists every result stored there so far (by every process), to
-    `gx/uncommitted/data_docs/local_site/`. Only the new pages and the index are rendered.
-    """
-    import great_expectations as gx
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    with _RUNS_LOCK:
-        names = list(_RUNS) if suites is None else list(suites)
-        missing = [n for n in names if n not in _RUNS]
-        runs = [_RUNS[n] for n in names if n in _RUNS]
-    if missing:
-        raise KeyError(f"no validation of suite(s) {missing} in this process")
-    project_dir = Path(project_dir)
-    project_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
-    identifiers: list[Any] = []
-    for run in runs:
-        context.suites.add_or_update(run.gx_suite)
-        suite_id = ExpectationSuiteIdentifier(name=run.result.suite_name)
-        key = ValidationResultIdentifier(expectation_suite_identifier=suite_id, run_id=run.run_id,
-                                         batch_identifier=run.batch_identifier)
-        context.validation_results_store.store_validation_results(run.result, key, suite_id)
-        identifiers += [suite_id, key]
-    context.build_data_docs(resource_identifiers=identifiers or None)
-    return project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

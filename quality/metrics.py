@@ -14,17 +14,8 @@ from __future__ import annotations
 import duckdb
 
 from catalog.register import Register, Table
+from catalog.system_tables import ensure_system_tables
 
-METRIC_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE TABLE IF NOT EXISTS meta.quality_metric (
-    table_name VARCHAR NOT NULL,   -- ods.bseg
-    biz_date   DATE    NOT NULL,
-    metric     VARCHAR NOT NULL,   -- row_count | sum:<COLUMN> | null_rate:<COLUMN>
-    value      DOUBLE,
-    PRIMARY KEY (table_name, biz_date, metric)
-);
-"""
 MIN_HISTORY = 4
 WINDOW = 30
 
@@ -32,7 +23,7 @@ WINDOW = 30
 def record_metrics(con: duckdb.DuckDBPyConnection, register: Register) -> int:
     """Compute the metrics of every business date still in ODS and upsert them; row counts of
     every delivery come from meta.batch (FULL tables keep only their latest snapshot in ODS)."""
-    con.execute(METRIC_DDL)
+    ensure_system_tables(con)
     exists = {r[0] for r in con.execute(
         "SELECT 'ods.' || table_name FROM information_schema.tables WHERE table_schema = 'ods'").fetchall()}
     rows = 0

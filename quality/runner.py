@@ -14,9 +14,10 @@ from pathlib import Path
 import duckdb
 
 from catalog.register import Register
+from catalog.system_tables import ensure_system_tables
 from models.loader import create_macros
+from quality.data_docs import DataDocsStore
 from quality.gx_bridge import ExpectationResult, validate
-from quality.history import ensure_quality_tables
 from quality.metrics import metric_suite, record_metrics
 from quality.specs import DIMENSIONS, SuiteSpec, load_suite, suite_from_dict
 from quality.structural import structural_suites
@@ -60,12 +61,14 @@ class QualityRun:
 
 def run_checks(con: duckdb.DuckDBPyConnection, register: Register, suites: list[SuiteSpec] | None = None,
                biz_date: date | None = None, deadline_hours: float = 6.0, batch_rows: int = 500_000,
-               progress: Progress | None = None, record: bool = True) -> QualityRun:
+               progress: Progress | None = None, record: bool = True,
+               data_docs: DataDocsStore | None = None) -> QualityRun:
     """Validate every suite and record the results. `biz_date` picks the ODS partition checked
     (default: each table's newest); a delivery is on time when it lands by `deadline_hours`
     past midnight Asia/Shanghai the day after its business date. `record` first stores the
-    metric history the band checks read (the Dagster checks leave that to meta/delivery_log)."""
-    ensure_quality_tables(con)
+    metric history the band checks read (the Dagster checks leave that to meta/delivery_log).
+    `data_docs` keeps each suite's merged results for GX Data Docs."""
+    ensure_system_tables(con)
     create_macros(con)  # the relations use the cleansing rules (sap_amount, …)
     if record:
         record_metrics(con, register)
@@ -79,7 +82,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, register: Register, suites: list[
     started = time.perf_counter()
     for i, suite in enumerate(suites if suites is not None else load_suites(register), start=1):
         t0 = time.perf_counter()
-        results = validate(con, suite, batch_rows=batch_rows)
+        results = validate(con, suite, batch_rows=batch_rows, data_docs=data_docs)
         run.results += [(suite, r) for r in results]
         if progress:
             failed = [r.expectation_id for r in results if not r.success]

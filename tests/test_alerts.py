@@ -190,13 +190,13 @@ def test_post_webhook_refuses_a_non_2xx_answer_and_an_unreachable_server(webhook
 
 
 def test_respool_alert_sends_the_failing_error_checks_of_a_date(tmp_path, webhook, monkeypatch):
+    from catalog.system_tables import ensure_system_tables
     from pipelines.cli import app
     from pipelines.ingest.db import connect
-    from quality.history import ensure_quality_tables
 
     db = tmp_path / "d.duckdb"
     con = connect(db)
-    ensure_quality_tables(con)
+    ensure_system_tables(con)
     row = ("run1", datetime(2026, 10, 27, 22, 0), "dwd_ar_item", "dwd.dwd_ar_item", "net_due_not_before_baseline",
            "expect_column_pair_values_a_to_be_greater_than_b", None, "准确性", "error", False, "null", 7, 1,
            14.3, '[["2026-10-15T00:00:00", "2026-10-20T00:00:00"]]', None, "净到期日不早于付款基准日", "net due",

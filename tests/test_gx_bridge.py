@@ -9,12 +9,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from quality.data_docs import DataDocsStore
 from quality.gx_bridge import (
     ExpectationResult,
     _batches,
     _gx_friendly,
-    build_data_docs,
-    last_validation,
     validate,
 )
 from quality.specs import SuiteSpec, SuiteSpecError, expectation_kind, load_suite, suite_from_dict
@@ -291,12 +290,13 @@ expectations:
 
 def test_data_docs(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     suite = header_suite()
-    validate(con, suite)
-    gx_result = last_validation("ods.bkpf")
+    data_docs = DataDocsStore()
+    validate(con, suite, data_docs=data_docs)
+    gx_result = data_docs.last_validation("ods.bkpf")
     assert gx_result is not None and gx_result.success is False
     severities = {r.expectation_config.meta["spec_id"]: r.expectation_config.severity.value for r in gx_result.results}
     assert (severities["waers_nn"], severities["rows_exact"]) == ("critical", "warning")
-    index = build_data_docs(tmp_path, ["ods.bkpf"])
+    index = data_docs.build_data_docs(tmp_path, ["ods.bkpf"])
     assert index == tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert index.is_file() and "ods.bkpf" in index.read_text(encoding="utf-8")
     # GX turns the dots of a suite name into folders

@@ -742,7 +742,8 @@ PORTED = [
         "SELECT t1.a, t2.b, t3.c FROM table1 t1, table2 t2, table3 t3",
         {"a": {"table1.a"}, "b": {"table2.b"}, "c": {"table3.c"}},
     ),
-    # The weak spots named in stack-facts, in the same style
+    # Where per-column sqlglot lineage falls short (INSERT column lists, unaliased expressions,
+    # unqualified columns in subqueries, CASE with scalar subqueries), in the same style
     Case(
         "INSERT with a renaming column list",
         "INSERT INTO dwd.ar (customer_id, amount) SELECT kunnr, dmbtr FROM ods.bsid",

@@ -15,18 +15,17 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from lineage.graph import lineage_graph, to_dot, to_json, write_png
-from lineage.model_graph import LineageProblem, UnknownColumnError
-from lineage.models import model_lineage, read_models
-from lineage.store import refresh_lineage
-from lineage.trace import trace
+from catalog.system_tables import ensure_system_tables
+from lineage.project.model_graph import LineageProblem, UnknownColumnError
+from lineage.project.resolve import lineage_sources, model_lineage, project_lineage
+from lineage.project.store import refresh_lineage
+from lineage.project.trace import trace
+from lineage.render.graph import lineage_graph, to_dot, to_json, write_png
 from models.build import build
-from models.loader import MODELS_DIR, load_models
+from models.loader import MODELS_DIR, load_models, read_models
 from pipelines.cli import app
-from pipelines.cli.lineage_view import lineage_sources, project_lineage
 from pipelines.ingest.db import connect
 from pipelines.ingest.load import ingest
-from quality.history import ensure_quality_tables
 from tests.pool_scenario import deliver_scenario
 
 AR_ITEM = "dwd.dwd_ar_item"
@@ -304,7 +303,7 @@ def pool_db(tmp_path_factory, register):
     con = connect(db)
     assert not ingest(con, [tmp / "landing"], register).refused
     assert not build(con, load_models()).failed
-    ensure_quality_tables(con)
+    ensure_system_tables(con)
     yield con, db
     con.close()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from lineage.project.resolve import project_lineage
 from models.build import build
 from models.loader import load_models
-from pipelines.cli.lineage_view import project_lineage
 from pipelines.ingest.db import connect
 from pipelines.ingest.load import ingest
 from quality.runner import run_checks
@@ -38,7 +38,7 @@ def test_bad_amount_in_ods_bseg_is_traced_from_the_voucher_amount(tmp_path, regi
     failed = {(s.name, r.expectation_id) for s, r in run.results if not r.success}
     assert ("ods_bseg", "DMBTR__format") in failed
 
-    from lineage.trace import trace
+    from lineage.project.trace import trace
 
     hits = trace(con, "dwd.dwd_fi_voucher_item.amount_lc", project_lineage())
     con.close()

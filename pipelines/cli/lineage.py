@@ -1,6 +1,6 @@
 """`respool lineage upstream|downstream|refresh` and `respool trace`: column lineage (数据血缘)
-and tracing (溯源) on the command line. The work is in `pipelines.cli.lineage_view`, imported when a command
-runs, so that `respool` itself starts fast."""
+and tracing (溯源) on the command line. The work is in `lineage.project` and the output in
+`pipelines.cli.lineage_view`, imported when a command runs, so that `respool` itself starts fast."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ ModelsOption = Annotated[Path | None, typer.Option("--models", help="models fold
                                                    show_default=False)]
 
 
+def _project_lineage(models: Path | None):
+    """The lineage of the models folder given on the command line (default: the project's models)."""
+    from lineage.project.resolve import project_lineage
+    from models.loader import MODELS_DIR
+
+    return project_lineage(models or MODELS_DIR)
+
+
 @lineage_app.command("upstream")
 def upstream(
     column: Annotated[str, typer.Argument(help="TABLE.COLUMN, e.g. dwd.dwd_ar_item.amount_lc")],
@@ -36,7 +44,7 @@ def upstream(
     """The source columns of a column, down to the ODS columns, with their 中文描述."""
     from pipelines.cli import lineage_view as view
 
-    view.show(view.project_lineage(models or view.MODELS_DIR), column, "upstream", fmt, out, filters)
+    view.show(_project_lineage(models), column, "upstream", fmt, out, filters)
 
 
 @lineage_app.command("downstream")
@@ -50,23 +58,23 @@ def downstream(
     """Every model column a column feeds (影响分析 impact analysis)."""
     from pipelines.cli import lineage_view as view
 
-    view.show(view.project_lineage(models or view.MODELS_DIR), column, "downstream", fmt, out, filters)
+    view.show(_project_lineage(models), column, "downstream", fmt, out, filters)
 
 
 @lineage_app.command("refresh")
 def refresh(db: DbOption = None, models: ModelsOption = None) -> None:
     """Store the models' column lineage in meta.column_lineage (changed models only)."""
     from catalog.register import load_register
-    from lineage.models import read_models
-    from lineage.store import refresh_lineage
-    from pipelines.cli import lineage_view as view
+    from lineage.project.resolve import lineage_sources
+    from lineage.project.store import refresh_lineage
+    from models.loader import MODELS_DIR, read_models
     from pipelines.ingest.db import connect
 
     register = load_register()
-    loaded, problems = read_models(models or view.MODELS_DIR)
+    loaded, problems = read_models(models or MODELS_DIR)
     con = connect(db or config.default_db())
     try:
-        report = refresh_lineage(con, loaded, register, view.lineage_sources(register), problems)
+        report = refresh_lineage(con, loaded, register, lineage_sources(register), problems)
     finally:
         con.close()
     typer.echo(f"meta.column_lineage: {len(report.recomputed)} recomputed, {len(report.kept)} unchanged, "
@@ -88,12 +96,12 @@ def trace_command(
     models: ModelsOption = None,
 ) -> None:
     """溯源: failed checks of the latest quality runs on a column and everything upstream of it."""
-    from lineage.trace import trace
+    from lineage.project.trace import trace
     from pipelines.cli import lineage_view as view
     from pipelines.ingest.db import connect
     from quality.history import latest_results
 
-    lineage = view.project_lineage(models or view.MODELS_DIR)
+    lineage = _project_lineage(models)
     focus = view.resolve(lineage, column)
     path = db or config.default_db()
     if not path.exists():

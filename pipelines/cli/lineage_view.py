@@ -1,4 +1,5 @@
-"""What `respool lineage` and `respool trace` show: the project's lineage, trees, exports.
+"""What `respool lineage` and `respool trace` show: trees, exports and trace hits of the project's
+lineage (`lineage.project.resolve.project_lineage`).
 
 Lineage comes from the model files (no data needed); `refresh` stores it in meta.column_lineage
 and `trace` joins it with the latest quality results, so those two need the database.
@@ -10,28 +11,11 @@ from pathlib import Path
 
 import typer
 
-from catalog.ods import BATCH_COLUMN_NAMES
-from catalog.reference_data import REF_DDL
-from catalog.register import Register, load_register
-from lineage.graph import KIND_ZH, Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
-from lineage.model_graph import LineageNode, ModelLineage, UnknownColumnError
-from lineage.models import columns_from_ddl, model_lineage, read_models, source_tables
-from lineage.trace import TraceHit
-from models.loader import MODELS_DIR
+from lineage.project.model_graph import LineageNode, ModelLineage, UnknownColumnError
+from lineage.project.trace import TraceHit
+from lineage.render.graph import KIND_ZH, Direction, LineageGraph, lineage_graph, to_dot, to_json, write_png
 
 FORMATS = ("tree", "json", "dot", "png")
-
-
-def lineage_sources(register: Register) -> dict[str, list[str]]:
-    """ODS columns (register + batch columns) and reference tables, as the pipeline creates them."""
-    return source_tables(register, BATCH_COLUMN_NAMES, columns_from_ddl(REF_DDL))
-
-
-def project_lineage(root: Path = MODELS_DIR, register: Register | None = None) -> ModelLineage:
-    """Lineage of the model files under `root`, problems included."""
-    register = register or load_register()
-    models, problems = read_models(root)
-    return model_lineage(models, register, lineage_sources(register), problems)
 
 
 def fail(message: str) -> typer.Exit:

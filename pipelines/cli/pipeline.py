@@ -28,11 +28,8 @@ def ingest(
 
     roots = landing or [config.default_landing()]
     register = load_register()
-    con = connect(db or config.default_db())
-    try:
+    with connect(db or config.default_db()) as con:
         report = run_ingest(con, roots, register, progress=progress)
-    finally:
-        con.close()
     render.ingest_report(report)
     if report.refused:
         raise typer.Exit(1)
@@ -46,13 +43,10 @@ def summary(db: DbOption = None) -> None:
     from pipelines.summary import pool_summary, refused_deliveries, table_summaries
 
     db = db or config.default_db()
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         tables = table_summaries(con, load_register())
         refused = refused_deliveries(con)
         pool = pool_summary(con)
-    finally:
-        con.close()
     render.ingest_summary(db, tables, refused)
     if pool is not None:
         render.pool(pool)
@@ -78,12 +72,9 @@ def build(
     except ModelError as exc:
         err.print(f"[red]模型有误 model error:[/red] {exc}")
         raise typer.Exit(2) from None
-    con = open_db(db)
-    try:
+    with open_db(db) as con:
         report = run_build(con, models, progress=progress, select=set(select) if select else None,
                            recon_tolerance=tolerance)
-    finally:
-        con.close()
     render.build_report(report)
     if report.failed:
         raise typer.Exit(1)
@@ -106,12 +97,13 @@ def check(
     import json
 
     from catalog.register import load_register
+    from quality.data_docs import DataDocsStore
     from quality.runner import run_checks
     from sample_data.manifest import defects_caught
 
     register = load_register()
-    con = open_db(db)
-    try:
+    data_docs = DataDocsStore() if docs else None
+    with open_db(db) as con:
         if all_dates:
             dates = [r[0] for r in con.execute("SELECT DISTINCT biz_date FROM meta.batch ORDER BY 1").fetchall()]
         else:
@@ -122,15 +114,11 @@ def check(
                 progress(f"— 业务日期 business date {day}")
             # the metric history covers every date at once: record it on the first run only
             runs.append(run_checks(con, register, biz_date=day, deadline_hours=deadline_hours,
-                                   progress=progress, record=i == 0))
-    finally:
-        con.close()
+                                   progress=progress, record=i == 0, data_docs=data_docs))
     run = runs[-1]
     render.quality_run(run)
-    if docs:
-        from quality.gx_bridge import build_data_docs
-
-        index = build_data_docs(config.quality_dir(), suites={s.name for s, _ in run.results})
+    if data_docs is not None:
+        index = data_docs.build_data_docs(config.quality_dir(), suites={s.name for s, _ in run.results})
         console.print(f"Data Docs: {index}")
     manifest = manifest or config.default_landing() / "generation.json"
     if manifest.exists():

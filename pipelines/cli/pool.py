@@ -39,14 +39,11 @@ def aging(
         raise typer.BadParameter("--format must be table or csv")
     key_date = parse_day(as_of) if as_of else date.today()
     partner_col = LEDGERS[ledger][1]
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         if drill:
             items = aging_items(con, ledger, key_date, basis, drill[0], drill[1], partner)
         else:
             rows = run_aging(con, ledger, key_date, basis, by_partner=by != "company")
-    finally:
-        con.close()
     if drill:
         render.aging_items(items, ledger, partner_col, drill, key_date, basis, fmt)
     else:
@@ -63,11 +60,8 @@ def voucher(
     """凭证穿透: a document's header and all its lines."""
     from models.pool import voucher as find_voucher
 
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         v = find_voucher(con, bukrs, gjahr, belnr)
-    finally:
-        con.close()
     if v.header is None and not v.lines:
         err.print(f"[red]凭证不存在 no document {bukrs}/{gjahr}/{belnr}[/red]")
         raise typer.Exit(1)
@@ -83,11 +77,8 @@ def recon(
     """营销-财务对账 ERP vs YX receivables per company and month; exits 1 beyond the tolerance."""
     from models.pool import reconciliation
 
-    con = open_db(db, read_only=True)
-    try:
+    with open_db(db, read_only=True) as con:
         rows = reconciliation(con)
-    finally:
-        con.close()
     render.reconciliation(rows, tolerance, fmt)
     if any(abs(r["difference"]) > tolerance for r in rows):
         raise typer.Exit(1)

@@ -38,7 +38,7 @@ def _open_read_only(db: Path | None):
 
 
 def _resolve_day(con, on: str | None) -> date:
-    from quality.report import newest_checked_date
+    from quality.report_data import newest_checked_date
 
     day = parse_day(on) if on else newest_checked_date(con)
     if day is None:
@@ -55,7 +55,8 @@ def report(
     db: DbOption = None,
 ) -> None:
     """质量日报: HTML + Markdown report of a checked business date, with trend plots."""
-    from quality.report import data_docs_index, report_dir, write_report
+    from quality.data_docs import data_docs_index
+    from quality.report import report_dir, write_report
 
     con = _open_read_only(db)
     try:
@@ -81,7 +82,7 @@ def alert(
     """质量告警: the failing error checks of a checked date, sent to $RESPOOL_ALERT_WEBHOOK (and
     mailed when SMTP is configured); prints the JSON message. Exits 1 when sending fails."""
     from quality.alerts import AlertError, build_message, deliver, failures_from_results, report_link
-    from quality.report import load_day
+    from quality.report_data import load_day
 
     con = _open_read_only(db)
     try:

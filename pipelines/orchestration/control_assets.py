@@ -27,50 +27,46 @@ class PublishResource(dg.ConfigurableResource):
         return Path(self.target) if self.target else config.published_db(db)
 
 
+def _control_asset(key: list[str], group: str, deps: list[dg.AssetKey], zh: str, en: str):
+    """An asset over the pipeline's own records: in the duckdb pool, described in Chinese and English."""
+    return dg.asset(key=key, group_name=group, deps=deps, pool=DUCKDB_POOL, kinds={"duckdb"}, description=f"{zh}\n\n{en}")
+
+
 def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_keys: list[dg.AssetKey],
                          pool_keys: list[dg.AssetKey]) -> list[dg.AssetsDefinition]:
-    @dg.asset(key=["meta", "delivery_log"], group_name="ods", deps=ods_keys, pool=DUCKDB_POOL,
-              kinds={"duckdb"},
-              description="交付记录（meta.batch）与指标历史（meta.quality_metric）：每次交付的状态、行数、拒收原因。\n\n"
-                          "The delivery log and the metric history behind the timeliness and band checks.")
+    @_control_asset(["meta", "delivery_log"], "ods", ods_keys,
+                    "交付记录（meta.batch）与指标历史（meta.quality_metric）：每次交付的状态、行数、拒收原因。",
+                    "The delivery log and the metric history behind the timeliness and band checks.")
     def delivery_log(respool: RespoolResource) -> dg.MaterializeResult:
-        con = respool.connect()
-        try:
+        with respool.connect() as con:
             metrics = record_metrics(con, register)
             counts = dict(con.execute("SELECT status, count(*) FROM meta.batch GROUP BY 1").fetchall())
             latest = con.execute("SELECT strftime(max(biz_date), '%Y-%m-%d') FROM meta.batch").fetchone()[0]
-        finally:
-            con.close()
         return dg.MaterializeResult(metadata={
             "loaded": counts.get("loaded", 0), "refused": counts.get("refused", 0),
             "skipped": counts.get("skipped", 0), "latest_biz_date": latest or "", "metric_rows": metrics})
 
-    @dg.asset(key=["quarantine", "quarantine_log"], group_name="stg", deps=stg_keys, pool=DUCKDB_POOL,
-              kinds={"duckdb"},
-              description="隔离区：无法清洗的交付行（quarantine.stg_*），含原因代码。\n\n"
-                          "Rows that could not be cleansed, with their reason codes.")
+    @_control_asset(["quarantine", "quarantine_log"], "stg", stg_keys,
+                    "隔离区：无法清洗的交付行（quarantine.stg_*），含原因代码。",
+                    "Rows that could not be cleansed, with their reason codes.")
     def quarantine_log(respool: RespoolResource) -> dg.MaterializeResult:
-        con = respool.connect()
-        try:
+        with respool.connect() as con:
             rows = con.execute("SELECT table_name FROM information_schema.tables "
                                "WHERE table_schema = 'quarantine' ORDER BY 1").fetchall()
             counts = {t: con.execute(f"SELECT count(*) FROM quarantine.{t}").fetchone()[0] for (t,) in rows}
-        finally:
-            con.close()
         return dg.MaterializeResult(metadata={"dagster/row_count": sum(counts.values()), **counts})
 
-    @dg.asset(key=["published", "respool_snapshot"], group_name="publish",
-              deps=[*pool_keys, dg.AssetKey(["meta", "delivery_log"]), dg.AssetKey(["quarantine", "quarantine_log"])],
-              pool=DUCKDB_POOL, kinds={"duckdb"},
-              description="发布：分析人员查询的只读快照，仅在阻断性（error）检查全部通过后原子替换。\n\n"
-                          "The read-only snapshot analysts query, swapped in atomically only after the "
-                          "blocking checks passed.")
+    @_control_asset(["published", "respool_snapshot"], "publish",
+                    [*pool_keys, dg.AssetKey(["meta", "delivery_log"]), dg.AssetKey(["quarantine", "quarantine_log"])],
+                    "发布：分析人员查询的只读快照，仅在阻断性（error）检查全部通过后原子替换。",
+                    "The read-only snapshot analysts query, swapped in atomically only after the blocking "
+                    "checks passed.")
     def respool_snapshot(context: dg.AssetExecutionContext, respool: RespoolResource,
                          publish_target: PublishResource) -> dg.MaterializeResult:
         db = Path(respool.db_path)
         try:
             path = publish(db, publish_target.target_for(db), replace_source=publish_target.replace_source,
-                           dagster_run_id=context.run_id)
+                           dagster_run_id=context.run.run_id)
         except PublishRefused as exc:
             raise dg.Failure(description=f"未发布 not published: {exc}") from None
         made = read_provenance(path)

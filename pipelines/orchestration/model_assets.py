@@ -8,13 +8,13 @@ import functools
 
 import dagster as dg
 
+from catalog.ods import batch_column
 from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference, load_register
-from lineage.model_graph import ModelLineage, split_column
-from lineage.models import model_lineage
+from lineage.project.model_graph import ModelLineage, split_column
+from lineage.project.resolve import lineage_sources, model_lineage
 from models.build import build_model, create_macros, create_table_macros
 from models.loader import LAYER_ZH, Model
-from pipelines.cli.lineage_view import lineage_sources
 from pipelines.orchestration.ods_assets import DUCKDB_POOL
 from pipelines.orchestration.resources import RespoolResource
 
@@ -37,12 +37,13 @@ def _departed_tables() -> dict[str, str]:
 
 
 def model_column_schema(con_columns: list[tuple[str, str]], model: Model) -> dg.TableSchema:
-    docs = model.meta.columns
-    return dg.TableSchema(columns=[
-        dg.TableColumn(name=name, type=dtype,
-                       description=f"{docs[name].zh} ({docs[name].en})" if name in docs else None)
-        for name, dtype in con_columns
-    ])
+    """Columns as built, described by the model's sidecar, else as batch columns (catalog.ods)."""
+    def describe(name: str) -> str | None:
+        doc = model.meta.columns.get(name) or batch_column(name)
+        return f"{doc.zh} ({doc.en})" if doc else None
+
+    return dg.TableSchema(columns=[dg.TableColumn(name=name, type=dtype, description=describe(name))
+                                   for name, dtype in con_columns])
 
 
 def column_lineage(table: str, lineage: ModelLineage) -> dg.TableColumnLineage:

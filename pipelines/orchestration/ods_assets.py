@@ -67,13 +67,10 @@ def _build_ods_asset(table: Table, register: Register,
     )
     def _asset(context: dg.AssetExecutionContext, respool: RespoolResource) -> dg.MaterializeResult:
         biz_date = context.partition_key.replace("-", "")
-        con = respool.connect()
-        try:
+        with respool.connect() as con:
             report = ingest(con, respool.landing_roots, register, progress=context.log.info,
                             only=lambda d: d.table == table.code and d.biz_date == biz_date)
             rows_in_ods = ods_row_count(con, table)
-        finally:
-            con.close()
         if not report.outcomes:
             raise dg.Failure(
                 description=f"{table.system}.{table.code} 业务日期 {biz_date}: 无完整交付 no complete delivery "

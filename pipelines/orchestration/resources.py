@@ -25,4 +25,6 @@ class RespoolResource(dg.ConfigurableResource):
         return config.landing_roots(Path(self.landing))
 
     def connect(self) -> duckdb.DuckDBPyConnection:
+        """A connection to use as a context manager (`with respool.connect() as con:`): closed,
+        and the file's lock released, when the block ends, however it ends."""
         return connect(self.db_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from lineage.errors import LineageError
+from lineage.core.errors import LineageError
 
 DIRECT, TRANSFORM, FILTER = "direct", "transform", "filter"
 STRENGTH = {FILTER: 0, TRANSFORM: 1, DIRECT: 2}

@@ -3,25 +3,25 @@
 `model_lineage(models, register, sources)` resolves every model with the lineage core against
 the columns known so far — the ODS tables (from the register, plus the batch columns), the
 reference tables and the upstream models' outputs, in dependency order — and returns a
-`ModelLineage` (lineage.model_graph) to query: upstream / downstream trees, reached columns,
-descriptions.
+`ModelLineage` (lineage.project.model_graph) to query: upstream / downstream trees, reached
+columns, descriptions. `project_lineage(root)` does it for the model files under `root` against
+the project's sources (`lineage_sources`).
 
 Columns are named `schema.table.column`, spelled as their table has them: ODS columns as the
 register writes them (`ods.bsid.DMBTR`), model columns as DuckDB names them (`dmbtr`).
 
-A model that cannot be read or resolved becomes a `LineageProblem` (file, line, column) and the
-others still resolve. Its downstream models are resolved without its columns: references
-qualified by its alias (or unambiguous) still point at `its_table.column`, and the model is
-marked partial (`TableLineage.unknown_inputs`); what cannot be resolved without those columns
-(`SELECT *` over it, an ambiguous bare name) makes that model a problem too.
+A model that cannot be loaded (`models.loader.read_models`) or resolved becomes a
+`LineageProblem` (file, line, column) and the others still resolve. Its downstream models are
+resolved without its columns: references qualified by its alias (or unambiguous) still point at
+`its_table.column`, and the model is marked partial (`TableLineage.unknown_inputs`); what cannot
+be resolved without those columns (`SELECT *` over it, an ambiguous bare name) makes that model a
+problem too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import sqlglot
@@ -29,12 +29,13 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from catalog.ods import BATCH_COLUMN_NAMES, DEPARTED_COLUMN_NAMES
-from catalog.register import Register
-from lineage.column_lineage import resolve_targets
-from lineage.errors import LineageError
-from lineage.model_graph import LineageEdge, LineageProblem, ModelLineage, TableLineage, split_column
-from lineage.statement import parse_statement
-from models.loader import LAYERS, MODELS_DIR, Model, ModelError, load_model
+from catalog.reference_data import REF_DDL
+from catalog.register import Register, load_register
+from lineage.core.column_lineage import resolve_targets
+from lineage.core.errors import LineageError
+from lineage.core.statement import parse_statement
+from lineage.project.model_graph import LineageEdge, LineageProblem, ModelLineage, TableLineage, split_column
+from models.loader import MODELS_DIR, Model, ModelError, read_models
 
 __all__ = [
     "LineageEdge",
@@ -43,8 +44,10 @@ __all__ = [
     "SchemaResolver",
     "TableLineage",
     "columns_from_ddl",
+    "lineage_sources",
+    "load_problems",
     "model_lineage",
-    "read_models",
+    "project_lineage",
     "source_tables",
     "sql_md5",
 ]
@@ -135,18 +138,18 @@ def model_lineage(
     models: Sequence[Model],
     register: Register,
     sources: Mapping[str, Sequence[str]] | None = None,
-    problems: Iterable[LineageProblem] = (),
+    problems: Iterable[ModelError] = (),
 ) -> ModelLineage:
     """Lineage of every model, in the given (dependency) order.
 
     `sources`: columns of the ODS and reference tables (see `source_tables`); default: the
     register's ODS columns with the batch columns, and no reference tables (the models qualify
     their columns, so they still resolve, unchecked). `problems`: models that could not even be loaded
-    (`read_models`), reported along with the ones that fail here.
+    (`models.loader.read_models`), reported along with the ones that fail here.
     """
     resolver = SchemaResolver(sources if sources is not None else source_tables(register, BATCH_COLUMN_NAMES))
     source_columns = {t: tuple(c) for t, c in resolver.schema.items()}
-    found = list(problems)
+    found = load_problems(problems)
     tables: dict[str, TableLineage] = {}
     for model in models:
         try:
@@ -161,49 +164,29 @@ def model_lineage(
     return ModelLineage(register, source_columns, tables, found, docs, names)
 
 
-def read_models(root: Path = MODELS_DIR) -> tuple[list[Model], list[LineageProblem]]:
-    """The models under `root` that load, in dependency order, and a problem for each that does not.
-
-    Unlike `models.loader.load_models`, one broken model does not stop the others.
-    """
-    models: list[Model] = []
-    problems: list[LineageProblem] = []
-    for layer in LAYERS:
-        for path in sorted((root / layer).glob("*.sql")):
-            try:
-                models.append(load_model(path))
-            except ModelError as err:
-                problems.append(_load_problem(path, err))
-    ordered, cyclic = _dependency_order(models)
-    problems += [
-        LineageProblem(m.table, m.path, None, None, "models depend on each other in a cycle") for m in cyclic
-    ]
-    return ordered, problems
+def lineage_sources(register: Register) -> dict[str, list[str]]:
+    """ODS columns (register + batch columns) and reference tables, as the pipeline creates them."""
+    return source_tables(register, BATCH_COLUMN_NAMES, columns_from_ddl(REF_DDL))
 
 
-def _load_problem(path: Path, err: ModelError) -> LineageProblem:
+def project_lineage(root: Path = MODELS_DIR, register: Register | None = None) -> ModelLineage:
+    """Lineage of the model files under `root`, problems included."""
+    register = register or load_register()
+    models, problems = read_models(root)
+    return model_lineage(models, register, lineage_sources(register), problems)
+
+
+def load_problems(errors: Iterable[ModelError]) -> list[LineageProblem]:
+    """The loader's problems (`models.loader.read_models`) as lineage problems."""
+    return [_load_problem(err) for err in errors]
+
+
+def _load_problem(err: ModelError) -> LineageProblem:
+    path = Path(err.path)
     table = f"{path.parent.name}.{path.stem}"
-    message = re.sub(rf"^{re.escape(str(err.path))}(:\d+)*: ", "", str(err))
-    if err.path == path and path.exists():
+    if path.suffix == ".sql" and path.exists():
         try:  # the core points at the offending token's first character
             parse_statement(path.read_text(encoding="utf-8"), Dialect.get_or_raise(DIALECT))
         except LineageError as parsed:
             return LineageProblem(table, path, parsed.line, parsed.col, parsed.message)
-    return LineageProblem(table, Path(err.path), err.line, err.col, message)
-
-
-def _dependency_order(models: list[Model]) -> tuple[list[Model], list[Model]]:
-    """Upstream first; models caught in a dependency cycle are returned apart."""
-    by_table = {m.table: m for m in models}
-    graph = {m.table: {d for d in m.depends_on if d in by_table} for m in models}
-    cyclic: list[Model] = []
-    while True:
-        try:
-            order = list(TopologicalSorter(graph).static_order())
-            return [by_table[t] for t in order], cyclic
-        except CycleError as exc:
-            for table in set(exc.args[1]):
-                if table in graph:
-                    cyclic.append(by_table[table])
-                    del graph[table]
-            graph = {t: deps & set(graph) for t, deps in graph.items()}
+    return LineageProblem(table, path, err.line, err.col, err.message)

@@ -5,7 +5,7 @@ Works on sqlglot's scope tree (`build_scope`) after identifiers are normalised a
 aliased (`normalize_identifiers`, `qualify_tables`). Columns are resolved here rather than by
 `qualify_columns`, which refuses correlated subqueries and alias references whenever a table's
 columns are unknown, and which does not tell a plain copy from an expression.
-Kinds and the per-scope result are in `lineage.scope_columns`.
+Kinds and the per-scope result are in `lineage.core.scope_columns`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, walk_in_scope
 
-from lineage.errors import LineageError, node_position
-from lineage.output_names import column_name_of
-from lineage.scope_columns import DIRECT, FILTER, TRANSFORM, ScopeColumns, Sources, merge
-from lineage.scope_navigation import (
+from lineage.core.errors import LineageError, node_position
+from lineage.core.output_names import column_name_of
+from lineage.core.scope_columns import DIRECT, FILTER, TRANSFORM, ScopeColumns, Sources, merge
+from lineage.core.scope_navigation import (
     expressions_of,
     is_star,
     named_windows,
@@ -27,7 +27,7 @@ from lineage.scope_navigation import (
     table_name,
     visible_scopes,
 )
-from lineage.table_schema import TableSchema
+from lineage.core.table_schema import TableSchema
 
 _ROW_CLAUSES = ("where", "group", "having", "qualify", "order")
 

@@ -18,33 +18,11 @@ import duckdb
 
 from catalog.ods import BATCH_COLUMN_NAMES
 from catalog.register import Register
-from lineage.errors import LineageError
-from lineage.model_graph import LineageProblem, TableLineage, split_column
-from lineage.models import SchemaResolver, source_tables, sql_md5
-from models.loader import Model
-
-LINEAGE_DDL = """
-CREATE SCHEMA IF NOT EXISTS meta;
-CREATE TABLE IF NOT EXISTS meta.column_lineage (
-    model         VARCHAR   NOT NULL,   -- e.g. dwd.dwd_ar_item
-    column_name   VARCHAR   NOT NULL,
-    position      INTEGER   NOT NULL,   -- 1-based, the column's place in the model's output
-    source_table  VARCHAR,              -- NULL when the column has no source (a literal)
-    source_column VARCHAR,
-    kind          VARCHAR,              -- direct | transform | filter
-    sql_md5       VARCHAR   NOT NULL,   -- md5 of the model's SQL these rows were computed from
-    computed_at   TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta.lineage_problem (
-    model       VARCHAR   NOT NULL,
-    path        VARCHAR   NOT NULL,
-    line        INTEGER,
-    col         INTEGER,
-    message     VARCHAR   NOT NULL,
-    sql_md5     VARCHAR,
-    computed_at TIMESTAMP NOT NULL
-);
-"""
+from catalog.system_tables import ensure_system_tables
+from lineage.core.errors import LineageError
+from lineage.project.model_graph import LineageProblem, TableLineage, split_column
+from lineage.project.resolve import SchemaResolver, load_problems, source_tables, sql_md5
+from models.loader import Model, ModelError
 
 
 @dataclass
@@ -55,10 +33,6 @@ class RefreshReport:
     kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[LineageProblem] = field(default_factory=list)
-
-
-def ensure_lineage_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(LINEAGE_DDL)
 
 
 def database_sources(con: duckdb.DuckDBPyConnection, register: Register) -> dict[str, list[str]]:
@@ -81,17 +55,17 @@ def refresh_lineage(
     models: Sequence[Model],
     register: Register,
     sources: Mapping[str, Sequence[str]] | None = None,
-    problems: Iterable[LineageProblem] = (),
+    problems: Iterable[ModelError] = (),
 ) -> RefreshReport:
     """Bring meta.column_lineage up to date with `models` (in dependency order), in one transaction.
 
     `sources`: ODS and reference columns; default `database_sources(con, register)`.
-    `problems`: models that could not be loaded (`lineage.models.read_models`), stored as well.
+    `problems`: models that could not be loaded (`models.loader.read_models`), stored as well.
     """
-    ensure_lineage_tables(con)
+    ensure_system_tables(con)
     resolver = SchemaResolver(sources if sources is not None else database_sources(con, register))
     stored = _stored_columns(con)
-    report = RefreshReport(problems=list(problems))
+    report = RefreshReport(problems=load_problems(problems))
     changed: set[str] = set()  # tables whose columns are not what they were when last stored
     for problem in report.problems:  # not loadable: downstream sees its last stored columns
         if problem.table in stored:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lineage.model_graph import ModelLineage, split_column
-from lineage.scope_columns import DIRECT, STRENGTH
+from lineage.core.scope_columns import DIRECT, STRENGTH
+from lineage.project.model_graph import ModelLineage, split_column
 from quality.history import latest_results
 
 _SEVERITY = {"error": 0, "warn": 1}

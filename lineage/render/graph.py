@@ -1,5 +1,5 @@
 """A lineage (sub)graph — the columns around one column, or everything — exported as JSON or
-Graphviz DOT text. The PNG drawing is in `lineage.graph_png`.
+Graphviz DOT text. The PNG drawing is in `lineage.render.graph_png`.
 
 Tables are grouped by layer, left to right: ods/ref → stg → dim/dwd → dws → ads; edges carry
 their kind (direct, transform, filter).
@@ -13,11 +13,11 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from lineage.model_graph import LineageEdge, ModelLineage, split_column
+from lineage.project.model_graph import LineageEdge, ModelLineage, split_column
 from models.loader import LAYER_ZH
 
 if TYPE_CHECKING:
-    from lineage.graph_png import Drawing
+    from lineage.render.graph_png import Drawing
 
 Direction = Literal["upstream", "downstream", "both"]
 RANKS = {"ods": 0, "ref": 0, "stg": 1, "dim": 2, "dwd": 2, "dws": 3, "ads": 4}
@@ -147,7 +147,7 @@ def _dot_text(text: str) -> str:
 def write_png(
     graph: LineageGraph, lineage: ModelLineage, path: Path, font: Path | str | None = "auto"
 ) -> Drawing:
-    """Draw the graph as a PNG with matplotlib (see `lineage.graph_png`); returns its `Drawing`."""
-    from lineage.graph_png import draw_png  # matplotlib only when a picture is asked for
+    """Draw the graph as a PNG with matplotlib (see `lineage.render.graph_png`); returns its `Drawing`."""
+    from lineage.render.graph_png import draw_png  # matplotlib only when a picture is asked for
 
     return draw_png(graph, lineage, path, font)

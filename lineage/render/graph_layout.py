@@ -1,4 +1,4 @@
-"""Layered left-to-right layout of a `LineageGraph`, for the PNG drawing (lineage.graph_png).
+"""Layered left-to-right layout of a `LineageGraph`, for the PNG drawing (lineage.render.graph_png).
 
 Slots (columns of the picture) follow the layers: ods/ref → stg → dim/dwd → dws → ads; a table
 reading another table of its own group goes one slot further right. An edge that skips slots
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from lineage.graph import LineageGraph, rank_of
-from lineage.model_graph import LineageEdge, split_column
+from lineage.project.model_graph import LineageEdge, split_column
+from lineage.render.graph import LineageGraph, rank_of
 
 ROW = 0.25  # a column row
 HEAD = 0.34  # a table's header

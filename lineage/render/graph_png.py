@@ -1,7 +1,7 @@
 """Drawing a `LineageGraph` as a PNG with matplotlib alone (no Graphviz binary on the machine).
 
 Tables are boxes listing their involved columns, laid out left to right by layer
-(lineage.graph_layout); edges are curves coloured by kind, filter edges dashed; the traced
+(lineage.render.graph_layout); edges are curves coloured by kind, filter edges dashed; the traced
 column is highlighted.
 
 Chinese labels use the CJK font of plotting.fonts (the Noto Sans CJK SC that `mplfonts` ships,
@@ -24,9 +24,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path as CurvePath
 
-from lineage.graph import KIND_COLOURS, KIND_ZH, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
-from lineage.graph_layout import HEAD, ROW, Item, Layout, Route, layout
-from lineage.model_graph import ModelLineage, split_column
+from lineage.project.model_graph import ModelLineage, split_column
+from lineage.render.graph import KIND_COLOURS, KIND_ZH, LAYER_COLOURS, RANK_NAMES, LineageGraph, rank_of
+from lineage.render.graph_layout import HEAD, ROW, Item, Layout, Route, layout
 from models.loader import LAYER_ZH
 from plotting.fonts import find_cjk_font
 

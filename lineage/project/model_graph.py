@@ -1,7 +1,7 @@
 """The models' column lineage as a graph to query: upstream / downstream trees, the columns a
 column reaches with the kind of the path, and column descriptions that flow along lineage.
 
-Built by `lineage.models.model_lineage`. Edge kinds are the core's: direct (a copy, possibly
+Built by `lineage.project.resolve.model_lineage`. Edge kinds are the core's: direct (a copy, possibly
 renamed), transform (feeds an expression), filter (decides which rows exist). A path is as
 strong as its weakest edge; when several paths connect two columns the strongest counts.
 Queries follow direct and transform edges; `filters=True` follows filter edges too.
@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from catalog.ods import batch_column
 from catalog.register import Register, Table
-from lineage.scope_columns import DIRECT, FILTER, STRENGTH
+from lineage.core.scope_columns import DIRECT, FILTER, STRENGTH
 from models.loader import ColumnDoc
 
 
@@ -306,4 +307,7 @@ class ModelLineage:
             inherited = self.description(values[0].source)
             if inherited is not None:
                 return replace(inherited, origin=f"inherited from {values[0].source}")
+        batch = batch_column(name)  # carried from the ODS load, documented once in catalog.ods
+        if batch is not None:
+            return ColumnDescription(batch.zh, batch.en, None, "batch column")
         return None

@@ -13,7 +13,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token
 
-from lineage.errors import LineageError, position_of
+from lineage.core.errors import LineageError, position_of
 
 
 @dataclass

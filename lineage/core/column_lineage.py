@@ -6,7 +6,7 @@ Public entry points: `column_lineage` (output column -> direct and transform sou
 normalised as sqlglot does for the dialect (DuckDB: lower case, quoted or not).
 
 Output names: an alias, else the column's name, else the name DuckDB gives the expression
-(`(a + b)`, `count_star()`, see `lineage.output_names`; for other dialects sqlglot's default
+(`(a + b)`, `count_star()`, see `lineage.core.output_names`; for other dialects sqlglot's default
 `_col_<position>`); INSERT column lists (or the target
 table's columns from `schema`, by position) and CREATE TABLE t (a, b) AS rename them; repeated
 names get DuckDB's `_1`, `_2` suffixes.
@@ -25,12 +25,12 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.scope import build_scope
 
-from lineage.errors import LineageError, node_position
-from lineage.output_names import duckdb_output_names
-from lineage.scope_columns import FILTER, STRENGTH, Sources, merge
-from lineage.scope_resolver import ScopeResolver
-from lineage.statement import Statement, parse_statement
-from lineage.table_schema import TableSchema
+from lineage.core.errors import LineageError, node_position
+from lineage.core.output_names import duckdb_output_names
+from lineage.core.scope_columns import FILTER, STRENGTH, Sources, merge
+from lineage.core.scope_resolver import ScopeResolver
+from lineage.core.statement import Statement, parse_statement
+from lineage.core.table_schema import TableSchema
 
 
 @dataclass(frozen=True)
