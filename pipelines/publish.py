@@ -85,8 +85,7 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
             f"{target} was published from another database, {current.source_db} "
             f"(business date {current.biz_date}, {current.published_at:%Y-%m-%d %H:%M:%S} UTC); "
             f"publishing {source} there would replace it: pass --replace-source if that is intended")
-    con = connect(source)
-    try:
+    with connect(source) as con:
         if not latest_results(con):
             raise PublishRefused("no quality run recorded: run `respool check` first")
         failures = blocking_failures(con)
@@ -95,21 +94,16 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
             raise PublishRefused(f"{len(failures)} blocking (error) checks failed: {names}")
         quality_run_id, biz_date = _source_facts(con)
         con.execute("CHECKPOINT")
-    finally:
-        con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
     try:
         shutil.copyfile(source, staging)
-        copy = connect(staging)
-        try:
+        with connect(staging) as copy:
             copy.execute("DELETE FROM meta.publication")  # connect() created the system tables
             copy.execute("INSERT INTO meta.publication VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [uuid.uuid4().hex[:12], str(source), quality_run_id, dagster_run_id, biz_date,
                           datetime.now(UTC).replace(tzinfo=None), socket.gethostname()])
             copy.execute("CHECKPOINT")
-        finally:
-            copy.close()
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)

@@ -72,11 +72,8 @@ def refresh(db: DbOption = None, models: ModelsOption = None) -> None:
 
     register = load_register()
     loaded, problems = read_models(models or MODELS_DIR)
-    con = connect(db or config.default_db())
-    try:
+    with connect(db or config.default_db()) as con:
         report = refresh_lineage(con, loaded, register, lineage_sources(register), problems)
-    finally:
-        con.close()
     typer.echo(f"meta.column_lineage: {len(report.recomputed)} recomputed, {len(report.kept)} unchanged, "
                f"{len(report.removed)} removed")
     if report.recomputed:
@@ -106,12 +103,9 @@ def trace_command(
     path = db or config.default_db()
     if not path.exists():
         raise view.fail(f"database not found: {path}")
-    con = connect(path, read_only=True)
-    try:
+    with connect(path, read_only=True) as con:
         hits = trace(con, focus, lineage, filters=filters)
         results = len(latest_results(con))
-    finally:
-        con.close()
     if fmt == "json":
         typer.echo(json.dumps([view.hit_dict(h) for h in hits], ensure_ascii=False, indent=2, default=str))
         return

@@ -58,8 +58,7 @@ def report(
     from quality.data_docs import data_docs_index
     from quality.report import report_dir, write_report
 
-    con = _open_read_only(db)
-    try:
+    with _open_read_only(db) as con:
         day = _resolve_day(con, on)
         out_dir = out or report_dir(config.quality_dir(), day)
         try:
@@ -67,8 +66,6 @@ def report(
         except LookupError as exc:
             _say(str(exc), error=True)
             raise typer.Exit(2) from None
-    finally:
-        con.close()
     _say(f"质量日报 quality report {day}: {files.html}")
     _say(f"Markdown: {files.markdown}")
 
@@ -84,12 +81,9 @@ def alert(
     from quality.alerts import AlertError, build_message, deliver, failures_from_results, report_link
     from quality.report_data import load_day
 
-    con = _open_read_only(db)
-    try:
+    with _open_read_only(db) as con:
         day = _resolve_day(con, on)
         results = load_day(con, day).results
-    finally:
-        con.close()
     rows = [vars(r) for r in results]
     failures = failures_from_results(rows)
     if not failures:

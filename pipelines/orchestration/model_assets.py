@@ -87,8 +87,7 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
         },
     )
     def _asset(context: dg.AssetExecutionContext, respool: RespoolResource) -> dg.MaterializeResult:
-        con = respool.connect()
-        try:
+        with respool.connect() as con:
             create_macros(con)
             rows, reconciliation = build_model(con, model)
             create_table_macros(con)
@@ -96,8 +95,6 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
                 [model.layer, model.name]).fetchall()
-        finally:
-            con.close()
         metadata: dict = {
             "dagster/row_count": rows,
             "dagster/column_schema": model_column_schema(columns, model),
@@ -121,11 +118,8 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
 )
 def reference_data(respool: RespoolResource) -> dg.MaterializeResult:
     reference = load_reference()
-    con = respool.connect()
-    try:
+    with respool.connect() as con:
         load_reference_tables(con, reference)
-    finally:
-        con.close()
     return dg.MaterializeResult(metadata={"organisations": len(reference.organisations),
                                           "company_codes": len(reference.companies),
                                           "supply_units": len(reference.supply_units)})

@@ -65,11 +65,8 @@ def _build_suite_check(suite: SuiteSpec, register: Register) -> dg.AssetChecksDe
     def _check(context: dg.AssetCheckExecutionContext, respool: RespoolResource):
         partition = context.run.tags.get("dagster/partition")
         biz_date = datetime.strptime(partition, "%Y-%m-%d").date() if partition else None
-        con = respool.connect()
-        try:
+        with respool.connect() as con:
             run = run_checks(con, register, suites=[suite], biz_date=biz_date, record=False)
-        finally:
-            con.close()
         for s, r in run.results:
             yield _result(s, r)
 
