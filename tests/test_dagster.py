@@ -194,3 +194,21 @@ def test_failing_error_check_blocks_downstream_and_publication(tmp_path):
     assert "dwd/dwd_ar_item" in materialized
     assert "published/respool_snapshot" not in materialized
     assert not published.exists()
+
+
+def test_nightly_schedule_runs_the_previous_business_date_at_0630_shanghai():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    schedule = defs.get_schedule_def("nightly_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name) == (
+        "30 6 * * *", "Asia/Shanghai", "nightly_job")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    with dg.instance_for_test() as instance:
+        for tick, business_date in ((datetime(2026, 10, 28, 6, 30), "2026-10-27"),   # deliveries due by 06:00
+                                    (datetime(2026, 11, 1, 6, 30), "2026-10-31")):   # across a month end
+            context = dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick.replace(tzinfo=ZoneInfo("Asia/Shanghai")),
+                repository_def=defs.get_repository_def())
+            requests = schedule.evaluate_tick(context).run_requests
+            assert [r.partition_key for r in requests] == [business_date]

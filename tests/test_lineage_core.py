@@ -802,4 +802,9 @@ def test_pass_rate_against_plain_sqlglot_lineage() -> None:
     print(f"lineage.column_lineage: {len(mine)}/{total} = {len(mine) / total:.0%}")
     for c in PORTED:
         print(f"  {'ok ' if c.name in plain else 'NO '} {'ok ' if c.name in mine else 'NO '} {c.name}")
-    assert len(mine) / total >= 0.9
+    assert mine == [c.name for c in PORTED]
+    # where plain per-column sqlglot lineage goes wrong, and ours does not (sqlglot 30)
+    assert sorted(set(mine) - set(plain)) == sorted([
+        "sqlglot: scalar subqueries inside an aggregate", "sqlglot: star over an unknown table in a subquery",
+        "openlineage: IN subquery only filters", "openlineage: CREATE TABLE AS with CTEs and joins",
+        "INSERT with a renaming column list", "unaliased expression", "CASE with a scalar subquery"])

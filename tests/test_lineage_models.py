@@ -20,12 +20,13 @@ from lineage.project.model_graph import LineageProblem, UnknownColumnError
 from lineage.project.resolve import lineage_sources, model_lineage, project_lineage
 from lineage.project.store import refresh_lineage
 from lineage.project.trace import trace
-from lineage.render.graph import lineage_graph, to_dot, to_json, write_png
+from lineage.render.graph import LAYER_COLOURS, lineage_graph, to_dot, to_json, write_png
 from models.build import build
 from models.loader import MODELS_DIR, load_models, read_models
 from pipelines.cli import app
 from pipelines.ingest.db import connect
 from pipelines.ingest.load import ingest
+from tests.png_facts import png_facts, rgb
 from tests.pool_scenario import deliver_scenario
 
 AR_ITEM = "dwd.dwd_ar_item"
@@ -257,11 +258,17 @@ def test_json_and_dot_carry_the_edges(lineage):
 def test_png_is_written_with_or_without_a_cjk_font(tmp_path, lineage):
     graph = lineage_graph(lineage, "dws.dws_ar_aging.bucket", "upstream")
     assert len(graph.columns) == 38  # 30, and the 8 columns of ods.bsid_departed the bucket reads
+    pictures = {}
     for font in (None, "auto"):
         drawing = write_png(graph, lineage, tmp_path / f"{font}.png", font=font)
-        data = drawing.path.read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+        pictures[font] = png_facts(drawing.path)
+        size, colours = pictures[font]
+        assert size[0] > 1000 and size[1] > 1000
+        # one band per layer the bucket reads from, in the layer's own colour
+        for layer in ("ods", "stg", "dwd", "dws"):
+            assert colours[rgb(LAYER_COLOURS[layer])] > 1000, (font, layer)
     assert write_png(graph, lineage, tmp_path / "ascii.png", font=None).font is None
+    assert pictures[None] != pictures["auto"]  # Chinese labels are drawn with the CJK font, not as boxes
 
 
 def test_filter_edges_are_dashed_in_dot(lineage):

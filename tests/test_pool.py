@@ -99,6 +99,16 @@ def test_item_open_at_one_key_date_and_cleared_at_a_later_one(pool):
     assert [(r.bukrs, r.bucket, r.amount_lc) for r in after] == [("3301", "365+", Decimal("100.00"))]
 
 
+def test_an_item_is_open_from_its_posting_date_on(pool):
+    con, _, _ = pool
+    # A is posted on 2025-10-01 (due 10-31): open that very day, not the day before; C (2024) throughout
+    on_the_day = aging(con, "ar", date(2025, 10, 1), "due")
+    assert [(r.bucket, r.amount_lc, r.item_count) for r in on_the_day] == [
+        ("未到期", Decimal("1000.00"), 1), ("365+", Decimal("300.00"), 1)]
+    day_before = aging(con, "ar", date(2025, 9, 30), "due")
+    assert [(r.bucket, r.amount_lc, r.item_count) for r in day_before] == [("365+", Decimal("300.00"), 1)]
+
+
 def test_posting_basis_and_ap_aging(pool):
     con, _, _ = pool
     rows = aging(con, "ar", date(2026, 10, 26), "posting")

@@ -17,8 +17,10 @@ CREATE OR REPLACE MACRO net_due_date(baseline, zbd1t, zbd2t, zbd3t, credit_memo_
 CREATE OR REPLACE MACRO is_open_at(budat, augdt, key_date) AS
     budat <= key_date AND (augdt IS NULL OR augdt > key_date);
 
+-- a missing date has no bucket (never the oldest one): such items are quarantined before aging
 CREATE OR REPLACE MACRO aging_bucket_due(net_due, key_date) AS
-    CASE WHEN date_diff('day', net_due, key_date) <= 0 THEN '未到期'
+    CASE WHEN net_due IS NULL THEN NULL
+         WHEN date_diff('day', net_due, key_date) <= 0 THEN '未到期'
          WHEN date_diff('day', net_due, key_date) <= 30 THEN '1-30'
          WHEN date_diff('day', net_due, key_date) <= 60 THEN '31-60'
          WHEN date_diff('day', net_due, key_date) <= 90 THEN '61-90'
@@ -28,7 +30,8 @@ CREATE OR REPLACE MACRO aging_bucket_due(net_due, key_date) AS
 
 -- DuckDB's DATE - INTERVAL n YEAR clamps 29 Feb to 28 Feb in a common year
 CREATE OR REPLACE MACRO aging_bucket_posting(budat, key_date) AS
-    CASE WHEN budat >= CAST(key_date - INTERVAL 1 YEAR AS DATE) THEN '1年以内'
+    CASE WHEN budat IS NULL THEN NULL
+         WHEN budat >= CAST(key_date - INTERVAL 1 YEAR AS DATE) THEN '1年以内'
          WHEN budat >= CAST(key_date - INTERVAL 2 YEAR AS DATE) THEN '1-2年'
          WHEN budat >= CAST(key_date - INTERVAL 3 YEAR AS DATE) THEN '2-3年'
          ELSE '3年以上' END;
