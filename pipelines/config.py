@@ -49,3 +49,13 @@ def published_db(db: Path | None = None) -> Path:
         return Path(os.environ["RESPOOL_PUBLISHED_DB"])
     db = db or default_db()
     return db.parent / "published" / db.name
+
+
+def default_access_db() -> Path:
+    """Users and roles of the data service: $RESPOOL_ACCESS_DB, else data/access/access.db."""
+    return Path(os.environ.get("RESPOOL_ACCESS_DB") or home() / "data" / "access" / "access.db")
+
+
+def default_audit_log() -> Path:
+    """The data service's audit log: $RESPOOL_AUDIT_LOG, else data/access/audit.jsonl."""
+    return Path(os.environ.get("RESPOOL_AUDIT_LOG") or home() / "data" / "access" / "audit.jsonl")
