@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lineage import LineageError, column_edges
 from serve import access, audit
 from serve.excel import Sheet, workbook
 from serve.guard import QueryRefused, guard
@@ -281,7 +282,8 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None) -> F
                 except QueryRefused as exc:
                     request.state.audit["error"] = str(exc)
                     raise HTTPException(400, {"error": "查询被拒绝 query refused", "detail": str(exc)}) from None
-                request.state.audit.update(sql_run=guarded.sql, tables=list(guarded.tables))
+                request.state.audit.update(sql_run=guarded.sql, tables=list(guarded.tables),
+                                           columns=_columns_read(guarded.sql, catalog))
                 try:
                     result = run(cur, guarded.sql, max_rows=settings.max_rows, timeout_s=settings.timeout_s)
                 except QueryTimeout as exc:
@@ -297,6 +299,15 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None) -> F
         return snapshot_errors(fetch)
 
     return app
+
+
+def _columns_read(sql: str, catalog: dict[str, list[str]]) -> list[str] | None:
+    """The table columns a query reads (its column lineage, filters included), for the audit; None
+    when lineage cannot resolve it (the query still runs: the guard decided that)."""
+    try:
+        return sorted({edge.source for edge in column_edges(sql, catalog) if edge.source})
+    except (LineageError, ValueError, KeyError):
+        return None
 
 
 def _provenance(cur) -> dict:

@@ -181,6 +181,12 @@ def test_every_request_is_audited(service):
     queries = [r for r in records if r["endpoint"] == "/api/query" and r["user"] == "hz" and r["status"] == 200]
     assert queries and all(r["sql_submitted"] and r["sql_run"] and r["tables"] == ["dwd.dwd_ar_item"]
                            for r in queries)
+    # SELECT bukrs, count(*) ... GROUP BY bukrs reads bukrs (and the guard's filter reads it too)
+    counted = next(r for r in queries if "count(*)" in r["sql_submitted"])
+    assert counted["columns"] == ["dwd.dwd_ar_item.bukrs"]
+    summed = next(r for r in records if r["endpoint"] == "/api/query" and r["user"] == "south"
+                  and "sum(amount_lc)" in r["sql_submitted"])
+    assert summed["columns"] == ["dwd.dwd_ar_item.amount_lc", "dwd.dwd_ar_item.bukrs"]
     assert any(r["status"] == 401 and r["user"] is None for r in records)
     assert all(r["ms"] >= 0 for r in records)
     assert date.fromisoformat(records[-1]["time"][:10]) >= date(2026, 1, 1)
