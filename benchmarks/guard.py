@@ -2,9 +2,9 @@
 
 Runs serve.guard.guard over the test corpus (tests/test_guard.py: every refusal kind and every
 confinement path) plus a few longer analyst queries, each query 25 times, and prints the median
-per query (target under 5 ms) with the 90th percentile and the slowest query. Not part of `make bench`.
+per query (target under 5 ms) with the 90th percentile and the slowest query.
 
-    .venv/bin/python -m benchmarks.guard
+    .venv/bin/python -m benchmarks.guard   (also the last steps of `make bench`)
 """
 
 from __future__ import annotations

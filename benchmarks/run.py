@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import bench_lineage, ingest, pool, quality
+from benchmarks import bench_lineage, guard, ingest, pool, quality, service
 
 
 def main() -> None:
@@ -10,6 +10,8 @@ def main() -> None:
     pool.main()
     quality.main()
     bench_lineage.main()
+    guard.main()
+    service.main()
 
 
 if __name__ == "__main__":
