@@ -278,6 +278,13 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
+def _ok(*args: str) -> str:
+    """The command's output, folded to words, after asserting it succeeded."""
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    return _words(result.stdout)
+
+
 def test_add_user_prints_the_token_once(db):
     result = _run("add-user", "zhang.wei", "--org", "ZJ03", "--access-db", str(db))
     assert result.exit_code == 0, result.output
@@ -315,13 +322,11 @@ def test_list_and_revoke(db):
     assert result.exit_code == 0, result.output
     assert "revoked zhang.wei" in result.stdout
     assert access.authenticate(db, token) is None
-    result = _run("list", "--access-db", str(db))
-    assert result.exit_code == 0, result.output
-    out = _words(result.stdout)
+    out = _ok("list", "--access-db", str(db))
     assert "zhang.wei ZJ03 浙南片区（温州、丽水） analyst" in out
     assert "[bold]li ZJ00 省公司本部 admin" in out and "active" in out
     assert "2 users: 1 active, 1 revoked" in out
-    assert token not in result.stdout
+    assert token not in out
     result = _run("revoke", "zhang.wei", "--access-db", str(db))
     assert result.exit_code == 2
     assert "no active user 'zhang.wei'" in result.stderr
@@ -332,9 +337,7 @@ def test_audit_shows_the_log_filtered(log_path):
     audit.append(log_path, _record("a", "2026-10-26T08:00:00+00:00", rows=1234, ms=12.4,
                                    tables=["dwd.dwd_ar_item"], sql_submitted="SELECT [x] FROM t"))
     audit.append(log_path, _record("b", "2026-10-27T08:00:00+00:00", status=403, error="table not allowed"))
-    result = _run("audit", "--audit-log", str(log_path))
-    assert result.exit_code == 0, result.output
-    out = _words(result.stdout)
+    out = _ok("audit", "--audit-log", str(log_path))
     assert "2026-10-26 08:00:00 a ZJ01 analyst POST /query 200 1,234 12 dwd.dwd_ar_item" in out
     assert "2026-10-27 08:00:00 b ZJ01 analyst POST /query 403" in out and "table not allowed" in out
     assert "2 records" in out
