@@ -298,6 +298,10 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None) -> F
             return answer(table, format, request, who)
         return snapshot_errors(fetch)
 
+    from serve.pages import add_pages  # the analysts' pages, over the endpoints above
+
+    app.state.principal = principal
+    add_pages(app, settings, labels)
     return app
 
 

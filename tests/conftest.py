@@ -12,6 +12,9 @@ from catalog.contract import ControlFile
 from catalog.register import Register, load_register
 from pipelines.ingest.db import connect
 
+# fixtures shared by several test modules
+pytest_plugins = ["tests.service_scenario"]
+
 
 @pytest.fixture(scope="session")
 def register() -> Register:
@@ -60,3 +63,18 @@ def table_fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """Order-independent hash of a table's content."""
     rows = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
     return hashlib.md5(repr(rows).encode()).hexdigest()
+
+
+def database_fingerprint(con: duckdb.DuckDBPyConnection, except_batches: list[str] | tuple[str, ...] = ()
+                         ) -> dict[str, str]:
+    """Order-independent fingerprints of every ods table and of the meta.batch / meta.batch_file rows,
+    leaving out the rows of `except_batches` (a refusal's own record)."""
+    tables = [r[0] for r in con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema = 'ods' ORDER BY 1").fetchall()]
+    prints = {t: table_fingerprint(con, t) for t in tables}
+    for meta in ("meta.batch", "meta.batch_file"):
+        rows = con.execute(f"SELECT * FROM {meta} WHERE NOT list_contains(?::VARCHAR[], batch_id) ORDER BY ALL",
+                           [list(except_batches)]).fetchall()
+        prints[meta] = hashlib.md5(repr(rows).encode()).hexdigest()
+    return prints

@@ -14,15 +14,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from catalog.register import load_reference
-from models.build import build
-from models.loader import load_models
 from pipelines.cli import app as cli
-from pipelines.config import landing_roots
 from pipelines.ingest.db import connect
-from pipelines.ingest.load import ingest
-from pipelines.publish import publish
-from quality.runner import run_checks
-from sample_data.generator import generate
 from serve import access, audit
 from serve.app import Settings, create_app
 from serve.labels import column_labels
@@ -32,24 +25,16 @@ KEY_DATE = "2026-10-27"
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, register):
+def service(tmp_path_factory, published_sample):
     tmp = tmp_path_factory.mktemp("service")
-    generate(tmp / "landing", days=2, scale=0.02, seed=5)
-    db = tmp / "respool.duckdb"
-    con = connect(db)
-    ingest(con, landing_roots(tmp / "landing"), register)
-    assert not build(con, load_models()).failed
-    assert not run_checks(con, register).failed_errors
-    con.close()
-    snapshot = publish(db, tmp / "published" / "respool.duckdb")
-    settings = Settings(snapshot=snapshot, access_db=tmp / "access.db", audit_log=tmp / "audit.jsonl")
+    settings = Settings(snapshot=published_sample, access_db=tmp / "access.db", audit_log=tmp / "audit.jsonl")
     reference = load_reference()
     orgs = {o.code: frozenset(o.company_codes) for o in reference.organisations}
     tokens = {"hz": access.add_user(settings.access_db, "hz", "ZJ01"),          # 3301
               "south": access.add_user(settings.access_db, "south", "ZJ03"),    # 3303, 3311
               "auditor": access.add_user(settings.access_db, "auditor", "ZJ00", role="auditor")}
     client = TestClient(create_app(settings, column_labels()))
-    yield {"client": client, "tokens": tokens, "orgs": orgs, "settings": settings, "db": db}
+    yield {"client": client, "tokens": tokens, "orgs": orgs, "settings": settings}
     client.close()
     app_pool = client.app.state.pool
     app_pool.close()
