@@ -29,6 +29,7 @@ from lineage import LineageError, column_edges
 from serve import access, audit
 from serve.excel import Sheet, workbook
 from serve.guard import QueryRefused, guard
+from serve.labels import Docs
 from serve.snapshot import QueryTimeout, SnapshotMissing, SnapshotPool, read_catalog, run
 
 Format = Literal["json", "csv", "xlsx"]
@@ -72,10 +73,11 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def create_app(settings: Settings, labels_zh: dict[str, str] | None = None) -> FastAPI:
-    """The service over one published snapshot; `labels_zh` gives Chinese column headers."""
+def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs: Docs | None = None) -> FastAPI:
+    """The service over one published snapshot; `labels_zh` gives Chinese column headers, `docs` the
+    tables' and columns' documentation for /api/tables."""
     pool = SnapshotPool(settings.snapshot)
-    labels = labels_zh or {}
+    labels = labels_zh if labels_zh is not None else (docs.labels_zh() if docs else {})
     app = FastAPI(title="respool 统一数据服务", version="1",
                   description="应收应付资源池的只读数据服务：按机构限定公司代码。Read-only service over the published "
                               "AR/AP pool, scoped to the caller's company codes.")
@@ -183,9 +185,16 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None) -> F
         def fetch() -> dict:
             with pool.cursor() as cur:
                 catalog = read_catalog(cur)
+            def column(table: str, name: str) -> dict:
+                doc = docs.columns.get(table, {}).get(name) if docs else None
+                return {"name": name, "zh": doc.zh if doc else labels.get(name), "en": doc.en if doc else None,
+                        "sap_field": doc.code if doc else None}
+
             return {"tables": [
-                {"table": name, "scoped_by_company": "bukrs" in columns,
-                 "columns": [{"name": c, "zh": labels.get(c)} for c in columns]}
+                {"table": name, "name_zh": (docs.tables.get(name) or (None, None))[0] if docs else None,
+                 "description_en": (docs.tables.get(name) or (None, None))[1] if docs else None,
+                 "scoped_by_company": "bukrs" in columns,
+                 "columns": [column(name, c) for c in columns]}
                 for name, columns in sorted(catalog.items())]}
         return snapshot_errors(lambda: JSONResponse(fetch()))
 

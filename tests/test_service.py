@@ -18,7 +18,7 @@ from pipelines.cli import app as cli
 from pipelines.ingest.db import connect
 from serve import access, audit
 from serve.app import Settings, create_app
-from serve.labels import column_labels
+from serve.labels import load_docs
 
 pytestmark = pytest.mark.slow
 KEY_DATE = "2026-10-27"
@@ -33,7 +33,7 @@ def service(tmp_path_factory, published_sample):
     tokens = {"hz": access.add_user(settings.access_db, "hz", "ZJ01"),          # 3301
               "south": access.add_user(settings.access_db, "south", "ZJ03"),    # 3303, 3311
               "auditor": access.add_user(settings.access_db, "auditor", "ZJ00", role="auditor")}
-    client = TestClient(create_app(settings, column_labels()))
+    client = TestClient(create_app(settings, docs=load_docs()))
     yield {"client": client, "tokens": tokens, "orgs": orgs, "settings": settings}
     client.close()
     app_pool = client.app.state.pool
@@ -148,6 +148,18 @@ def test_excel_answer_is_what_finance_opens(service):
     about = dict(book["说明 about"].iter_rows(min_row=2, values_only=True))
     assert about["用户 user"] == "south (ZJ03, analyst)" and about["公司代码 company codes"] == "3303, 3311"
     assert about["快照业务日期 snapshot business date"] == "2026-10-27"
+
+
+def test_tables_say_what_each_table_and_column_is(service):
+    tables = {t["table"]: t for t in _get(service, "hz", "/api/tables").json()["tables"]}
+    assert not any(name.split(".")[0] in ("ods", "stg", "meta", "quarantine") for name in tables)
+    ar = tables["dwd.dwd_ar_item"]
+    assert (ar["name_zh"], ar["scoped_by_company"]) == ("应收明细", True)
+    columns = {c["name"]: c for c in ar["columns"]}
+    assert (columns["amount_lc"]["zh"], columns["amount_lc"]["en"]) == ("本位币金额（带符号）",
+                                                                       "Signed amount in local currency (S +, H -)")
+    assert (columns["kunnr"]["zh"], columns["kunnr"]["sap_field"]) == ("客户编号", "KUNNR")
+    assert tables["dim.dim_customer"]["scoped_by_company"] is False
 
 
 def test_errors_are_json_with_their_status(service):

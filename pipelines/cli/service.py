@@ -125,9 +125,9 @@ def serve(
     import uvicorn
 
     from serve.app import Settings, create_app
-    from serve.labels import column_labels
+    from serve.labels import load_docs
 
     settings = Settings(snapshot=snapshot or config.published_db(), access_db=config.default_access_db(),
                         audit_log=config.default_audit_log())
     console.print(f"统一数据服务 data service on http://{host}:{port}/ (API docs /docs), snapshot {settings.snapshot}")
-    uvicorn.run(create_app(settings, column_labels()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, docs=load_docs()), host=host, port=port, log_level="info")
