@@ -13,7 +13,7 @@ def png_facts(path: Path) -> tuple[tuple[int, int], Counter]:
     with Image.open(path) as image:
         assert image.format == "PNG", path
         rgb = image.convert("RGB")
-        return rgb.size, Counter(rgb.getdata())
+        return rgb.size, Counter(zip(*(iter(rgb.tobytes()),) * 3, strict=True))
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
