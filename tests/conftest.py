@@ -78,3 +78,15 @@ def database_fingerprint(con: duckdb.DuckDBPyConnection, except_batches: list[st
                            [list(except_batches)]).fetchall()
         prints[meta] = hashlib.md5(repr(rows).encode()).hexdigest()
     return prints
+
+
+@pytest.fixture
+def shanghai_time(monkeypatch):
+    """The machine's local time in Asia/Shanghai (UTC+8), as on the province's servers."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -163,7 +163,10 @@ def prepare_file(
     if problem:
         raise problem
     assert header is not None
-    found = next(csv.reader(io.StringIO(header.lstrip("\ufeff").rstrip("\r"))), [])
+    try:
+        found = next(csv.reader(io.StringIO(header.lstrip("\ufeff").rstrip("\r"))), [])
+    except csv.Error as exc:  # e.g. a carriage return inside a header field: not a CSV header at all
+        raise Refusal(entry.name, "header", ",".join(columns), f"unreadable header: {exc}") from None
     if found != columns:
         raise Refusal(entry.name, "header", ",".join(columns), ",".join(found) or "(empty file)",
                       column_diff(columns, found))
