@@ -1,0 +1,128 @@
+"""`make mutate`: mutmut over the modules of [tool.mutmut] only_mutate, then the score of each.
+
+1. mutmut writes the mutants (mutants/: a copy of the source, every mutant behind a trampoline);
+2. a mutant recorded as equivalent in benchmarks/mutation_equivalent.txt is not run again while its
+   change is still the one recorded there (its line before and after); every other mutant is run;
+3. per module: killed / (all - equivalent), the raw killed / all, and what was not killed.
+
+Equivalent mutants survive every test by definition, and a survivor runs every test that covers
+its function: leaving them out is what keeps the run within minutes. The file says why each is
+equivalent; benchmarks/mutation.md sums it up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import difflib
+import json
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
+KILLED = {1, 3, 36, 24, -24, 152, 255}  # tests failed, pytest internal error, timeouts (SIGXCPU)
+
+
+def modules() -> list[str]:
+    return tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]["only_mutate"]
+
+
+def module_name(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def changes(path: str) -> dict[str, str]:
+    """Each mutant of a module (mutmut's name) → its change: the lines it removes and adds."""
+    text = (Path("mutants") / path).read_text(encoding="utf-8")
+    functions = {node.name: ast.get_source_segment(text, node) for node in ast.walk(ast.parse(text))
+                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name}
+    out = {}
+    for name, source in functions.items():
+        base, _, number = name.rpartition("__mutmut_")
+        if number == "orig":
+            continue
+        before, after = functions[f"{base}__mutmut_orig"].splitlines()[1:], source.splitlines()[1:]
+        diff = [line[0] + " ".join(line[1:].split()) for line in difflib.unified_diff(before, after, lineterm="", n=0)
+                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        out[f"{module_name(path)}.{name}"] = " | ".join(diff)
+    return out
+
+
+def recorded_equivalents() -> dict[str, tuple[str, str]]:
+    """name → (reason, change) from the equivalents file: `name<TAB>reason<TAB>change` per line."""
+    out = {}
+    for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, reason, change = line.split("\t")
+            out[name] = (reason, change)
+    return out
+
+
+def generate() -> None:
+    from mutmut.__main__ import create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, setup_source_paths
+
+    Path("mutants").mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    setup_source_paths()
+    create_mutants(os.cpu_count() or 2)
+
+
+def report(equivalent: set[str], minimum: float) -> int:
+    failing = []
+    print(f"\n{'module':<30} {'killed':>6} {'equiv.':>6} {'all':>5} {'score':>7} {'raw':>7}")
+    for path in modules():
+        codes = json.loads((Path("mutants") / f"{path}.meta").read_text(encoding="utf-8"))["exit_code_by_key"]
+        eq = {k for k in codes if k in equivalent}
+        killed = sum(1 for k, code in codes.items() if code in KILLED and k not in eq)
+        scored = len(codes) - len(eq)
+        score = 100.0 * killed / scored if scored else 100.0
+        print(f"{path:<30} {killed:>6} {len(eq):>6} {len(codes):>5} {score:>6.1f}% "
+              f"{100.0 * killed / len(codes):>6.1f}%")
+        for name, code in sorted(codes.items()):
+            if code not in KILLED and name not in eq:
+                print(f"    not killed ({'survived' if code == 0 else code}): {name}")
+        if score < minimum:
+            failing.append(path)
+    if failing:
+        print(f"under {minimum:.0f}%: {', '.join(failing)}")
+    return 1 if failing else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--min", type=float, default=90.0, help="lowest score per module, in %%")
+    parser.add_argument("--report-only", action="store_true", help="score the results in mutants/ as they are")
+    parser.add_argument("--all", action="store_true", help="run the recorded equivalents too")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    if not args.report_only:
+        generate()
+    now = {name: change for path in modules() for name, change in changes(path).items()}
+    recorded = recorded_equivalents()
+    equivalent = {name for name, (_, change) in recorded.items() if now.get(name) == change}
+    for name in sorted(set(recorded) - equivalent):
+        print(f"recorded as equivalent, but no longer the same change (run again): {name}")
+    if not args.report_only:
+        from mutmut.__main__ import _run
+
+        run = sorted(now) if args.all else sorted(set(now) - equivalent)
+        log = Path("mutants") / "mutmut-run.log"
+        print(f"{len(now)} mutants, {len(now) - len(run)} recorded as equivalent and not run, {len(run)} to run "
+              f"(mutmut's output: {log})", flush=True)
+        with log.open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+            _run(run, args.max_children)
+    code = report(equivalent, args.min)
+    print(f"{time.monotonic() - started:.0f} s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
