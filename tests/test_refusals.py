@@ -353,8 +353,6 @@ def test_malformed_csv_row(con, landing, register, loaded_day1):
     _assert_untouched(con, loaded_day1)
 
 
-@pytest.mark.xfail(strict=True, reason="load.py names the first file: DuckDB puts the file on a later line "
-                                       "of its message than the one the reason keeps")
 def test_malformed_csv_row_in_a_later_part_names_that_part(con, landing, register, loaded_day1):
     rows = bseg_rows(10, 100)
     rows[-1] = [*rows[-1], "多出的字段"]  # the 20th row: the last of part 003 (rows 17-20)

@@ -122,12 +122,7 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, ba
     try:
         con.execute(_insert_sql(table, files), {"batch_id": batch_id, "biz_date": biz_date})
     except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0]
-        culprit = next((f for f in files if str(f.readable) in message), files[0])
-        for f in files:
-            message = message.replace(str(f.readable), f.entry.name)
-        raise Refusal(culprit.entry.name, "csv", f"RFC 4180 CSV with {len(table.columns)} columns",
-                      message) from None
+        raise _csv_refusal(exc, table, files) from None
     # Rows keep their order on insert, so each file's rows are one contiguous rowid range:
     # the row number within the file follows from it (cheaper than numbering while reading).
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_files (path VARCHAR, name VARCHAR)")
@@ -162,6 +157,24 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, control: ControlFile, ba
         [batch_id, table.system, table.code, batch_id, table.mode, biz_date],
     )
     return sum(f.entry.rows for f in files)
+
+
+def _csv_refusal(exc: duckdb.Error, table: Table, files: list[ReadyFile]) -> Refusal:
+    """DuckDB's CSV error as a refusal naming the delivered file it occurred in: the message's
+    `file = PATH` line names it (further down than the line, row and cause kept as the reason)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()]
+    named = {line.removeprefix("file = ") for line in lines if line.startswith("file = ")}
+    culprit = next((f for f in files if str(f.readable) in named), None)
+    culprit = culprit or next((f for f in files if any(str(f.readable) in line for line in lines)), files[0])
+    cause = []
+    for line in lines:
+        if not line or line.startswith("Possible fixes"):
+            break
+        cause.append(line)
+    message = "; ".join(cause) or str(exc).strip()
+    for f in files:
+        message = message.replace(str(f.readable), f.entry.name)
+    return Refusal(culprit.entry.name, "csv", f"RFC 4180 CSV with {len(table.columns)} columns", message)
 
 
 def _replace_snapshot(con: duckdb.DuckDBPyConnection, table: Table, batch_id: str, biz_date: date) -> None:
