@@ -38,7 +38,9 @@ def module_name(path: str) -> str:
 def changes(path: str) -> dict[str, str]:
     """Each mutant of a module (mutmut's name) → its change: the lines it removes and adds."""
     text = (Path("mutants") / path).read_text(encoding="utf-8")
-    functions = {node.name: ast.get_source_segment(text, node) for node in ast.walk(ast.parse(text))
+    lines = text.splitlines()  # once: ast.get_source_segment splits the whole file on every call
+    functions = {node.name: "\n".join(lines[node.lineno - 1:node.end_lineno])
+                 for node in ast.walk(ast.parse(text))
                  if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name}
     out = {}
     for name, source in functions.items():
