@@ -38,6 +38,9 @@ class FieldSpec(_Strict):
     decimals: int = Field(default=0, ge=0)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
+    # 敏感级别 of what the field identifies (a partner's name, tax number, a consumer): the catalog
+    # tags every column carrying it, through lineage
+    sensitivity: str | None = None
 
 
 class Column(_Strict):
@@ -51,6 +54,7 @@ class Column(_Strict):
     en: str
     required: bool
     in_key: bool
+    sensitivity: str | None = None
 
     @property
     def sap_type(self) -> str:

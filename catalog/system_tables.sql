@@ -111,3 +111,23 @@ CREATE TABLE IF NOT EXISTS meta.publication (
     published_at    TIMESTAMP NOT NULL,  -- UTC
     published_on    VARCHAR              -- host name
 );
+
+-- ---- catalog (数据目录): rebuilt by every run from the register, models, lineage, quality ----------
+-- lists (key, upstream, terms ...) and the quality figures are JSON text
+CREATE TABLE IF NOT EXISTS meta.catalog_table (
+    table_name VARCHAR PRIMARY KEY, layer VARCHAR NOT NULL, name_zh VARCHAR, name_en VARCHAR, domain VARCHAR,
+    owner VARCHAR, description_zh VARCHAR, description_en VARCHAR, grain VARCHAR, "key" VARCHAR,
+    row_count BIGINT, latest_biz_date DATE, refreshed_at TIMESTAMP, quality_date DATE, quality VARCHAR,
+    failing VARCHAR, trend VARCHAR, upstream VARCHAR, downstream VARCHAR, terms VARCHAR, published BOOLEAN,
+    company_scoped BOOLEAN, "exists" BOOLEAN, "sql" VARCHAR, path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta.catalog_column (
+    table_name VARCHAR NOT NULL, position INTEGER NOT NULL, column_name VARCHAR NOT NULL, type VARCHAR,
+    nullable BOOLEAN, zh VARCHAR, en VARCHAR, sap_code VARCHAR, origin VARCHAR, sensitivity VARCHAR, terms VARCHAR,
+    PRIMARY KEY (table_name, position)
+);
+CREATE TABLE IF NOT EXISTS meta.catalog_term (
+    position INTEGER PRIMARY KEY, term VARCHAR NOT NULL, en VARCHAR, domain VARCHAR, definition_zh VARCHAR,
+    definition_en VARCHAR, synonyms VARCHAR, sap VARCHAR, columns VARCHAR
+);
+CREATE TABLE IF NOT EXISTS meta.catalog_build (built_at TIMESTAMP NOT NULL, source_db VARCHAR);

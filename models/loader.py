@@ -61,7 +61,9 @@ class ModelMeta(BaseModel):
     description_zh: str = Field(min_length=1)
     description_en: str = Field(min_length=1)
     grain: str = Field(min_length=1)
+    key: list[str] = Field(min_length=1)  # the columns the grain names: unique together
     owner: str = Field(min_length=1)
+    domain: str = Field(min_length=1)  # 业务域, as the register names them (应收, 应付, 总账, 主数据 …)
     columns: dict[str, ColumnDoc] = Field(default_factory=dict)
     quarantine: QuarantineSpec | None = None
 

@@ -29,13 +29,13 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from catalog.ods import BATCH_COLUMN_NAMES, DEPARTED_COLUMN_NAMES
-from catalog.reference_data import REF_DDL
+from catalog.reference_data import REF_DDL, REF_DOCS
 from catalog.register import Register, load_register
 from lineage.core.column_lineage import resolve_targets
 from lineage.core.errors import LineageError
 from lineage.core.statement import parse_statement
 from lineage.project.model_graph import LineageEdge, LineageProblem, ModelLineage, TableLineage, split_column
-from models.loader import MODELS_DIR, Model, ModelError, read_models
+from models.loader import MODELS_DIR, ColumnDoc, Model, ModelError, read_models
 
 __all__ = [
     "LineageEdge",
@@ -159,8 +159,11 @@ def model_lineage(
             continue
         tables[model.table] = lineage
         resolver.add(model.table, lineage.columns)
-    docs = {m.table: dict(m.meta.columns) for m in models}
-    names = {m.table: m.meta.name_zh for m in models}
+    docs = {table: {c: ColumnDoc(zh=zh, en=en) for c, (zh, en) in ref["columns"].items()}
+            for table, ref in REF_DOCS.items()}
+    docs.update({m.table: dict(m.meta.columns) for m in models})
+    names = {table: ref["name_zh"] for table, ref in REF_DOCS.items()}
+    names.update({m.table: m.meta.name_zh for m in models})
     return ModelLineage(register, source_columns, tables, found, docs, names)
 
 
