@@ -183,7 +183,7 @@ def _ods_entries(register: Register) -> list[CatalogTable]:
         common = dict(layer="ods", domain=t.domain, owner=t.owner, key=list(t.key))
         out.append(CatalogTable(
             table=f"ods.{t.ods_name}", name_zh=t.name_zh, name_en=t.name_en,
-            description_zh=f"{t.system_name_zh}回流表 {t.system}.{t.code}，原样加载（{mode}）。{t.purpose}",
+            description_zh=f"{t.purpose}（{t.system_name_zh}回流表 {t.system}.{t.code}，原样加载，{mode}）",
             description_en=f"{t.name_en}: {t.system} table {t.code} as delivered every night ({t.mode}), "
                            f"with the batch that loaded each row.",
             grain=f"每个交付行一行 one row per delivered {t.code} row (key {', '.join(t.key)})", **common))

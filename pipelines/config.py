@@ -59,3 +59,8 @@ def default_access_db() -> Path:
 def default_audit_log() -> Path:
     """The data service's audit log: $RESPOOL_AUDIT_LOG, else data/access/audit.jsonl."""
     return Path(os.environ.get("RESPOOL_AUDIT_LOG") or home() / "data" / "access" / "audit.jsonl")
+
+
+def catalog_dir() -> Path:
+    """The data catalog's static site: $RESPOOL_CATALOG_DIR, else data/catalog under RESPOOL_HOME."""
+    return Path(os.environ.get("RESPOOL_CATALOG_DIR") or home() / "data" / "catalog")

@@ -240,3 +240,71 @@ def reconciliation(rows: list[dict], tolerance: float, fmt: str) -> None:
     console.print(out)
     over = sum(abs(r["difference"]) > tolerance for r in rows)
     console.print(f"{len(rows)} company-months, {over} beyond tolerance")
+
+
+# ---- catalog ------------------------------------------------------------------------------------
+
+def catalog_built(built) -> None:
+    from catalog.builder import LAYER_ZH_ALL
+
+    per_layer: dict[str, int] = {}
+    for t in built.tables:
+        per_layer[t.layer] = per_layer.get(t.layer, 0) + 1
+    columns = sum(len(t.columns) for t in built.tables)
+    layers = "  ".join(f"{LAYER_ZH_ALL.get(layer, layer)} {layer} {n}" for layer, n in per_layer.items())
+    console.print(f"数据目录 catalog: {len(built.tables)} 张表 tables, {columns} 个字段 columns, "
+                  f"{len(built.glossary)} 个术语 glossary terms  ({layers})")
+    if built.undocumented:
+        console.print(f"[red]未说明的字段 undocumented columns ({len(built.undocumented)}):[/red] "
+                      + ", ".join(built.undocumented))
+
+
+def catalog_hits(query: str, hits, total: int) -> None:
+    from catalog.builder import LAYER_ZH_ALL
+    from catalog.search import PLACE_ZH
+
+    if not hits:
+        console.print(f"没有找到 nothing found for {query!r}")
+        return
+    out = RichTable(title=f"检索 Search: {query}  ({total} 条结果 hits)")
+    for col in ("#", "层 Layer", "名称 Name", "中文名", "说明 Description", "匹配 Matched"):
+        out.add_column(col)
+    for i, hit in enumerate(hits, start=1):
+        doc = hit.document
+        layer = "术语 glossary" if doc.kind == "term" else f"{LAYER_ZH_ALL.get(doc.layer, doc.layer)} {doc.layer}"
+        matched = "精确名称 exact name" if hit.exact else \
+            "; ".join(f"{word}: {PLACE_ZH[place]}" for word, place in hit.places)
+        out.add_row(str(i), layer, doc.key, doc.name_zh, doc.summary, matched)
+    console.print(out)
+
+
+def catalog_entry(t) -> None:
+    from catalog.builder import LAYER_ZH_ALL
+
+    flags = [f for f, on in (("已发布 published", t.published), ("按公司代码授权 scoped by company code",
+                                                                 t.company_scoped)) if on]
+    console.print(f"[bold]{t.name_zh}  {t.table}[/bold]  {t.name_en}")
+    console.print(f"层 layer: {LAYER_ZH_ALL.get(t.layer, t.layer)} {t.layer}   业务域 domain: {t.domain}   "
+                  f"责任人 owner: {t.owner}   {'  '.join(flags)}")
+    console.print(f"{t.description_zh}\n{t.description_en}")
+    console.print(f"粒度 grain: {t.grain}\n主键 key: {', '.join(t.key)}")
+    rows = "—" if t.row_count is None else f"{t.row_count:,}"
+    console.print(f"行数 rows: {rows}   最新业务日期 latest business date: {t.latest_biz_date or '—'}   "
+                  f"更新于 refreshed (UTC): {t.refreshed_at or '—'}")
+    if t.quality:
+        scores = "  ".join(f"{dim} {p}/{n}" for dim, (p, n) in t.quality.items())
+        console.print(f"质量 quality ({t.quality_date}): {t.quality_score:.1%}  {scores}")
+        for f in t.failing:
+            console.print(f"  [red]✗ {f['severity']}[/red] {f['check']}  {f['description_zh']}")
+    console.print(f"上游 upstream: {', '.join(t.upstream) or '—'}\n下游 downstream: {', '.join(t.downstream) or '—'}")
+    if t.terms:
+        console.print(f"术语 glossary terms: {'、'.join(t.terms)}")
+    out = RichTable()
+    for col in ("#", "字段 Column", "类型 Type", "空 Null", "中文描述", "English", "SAP", "敏感 Sensitivity",
+                "来源 Documented by"):
+        out.add_column(col)
+    for c in t.columns:
+        nullable = "" if c.nullable is None else ("✓" if c.nullable else "")
+        out.add_row(str(c.position), c.name, c.type or "", nullable, c.zh or "[red]未说明[/red]", c.en or "",
+                    c.sap_code or "", c.sensitivity or "", c.origin or "")
+    console.print(out)
