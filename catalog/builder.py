@@ -58,6 +58,13 @@ class CatalogColumn:
     def documented(self) -> bool:
         return bool(self.zh and self.en)
 
+    @property
+    def label(self) -> str | None:
+        """中文描述（English，SAP code）: how the Dagster UI and the site describe the column."""
+        if not self.documented:
+            return None
+        return f"{self.zh}（{self.en}，{self.sap_code}）" if self.sap_code else f"{self.zh}（{self.en}）"
+
 
 @dataclass
 class CatalogTable:
@@ -97,6 +104,12 @@ class CatalogTable:
         passed = sum(p for p, _ in self.quality.values())
         total = sum(t for _, t in self.quality.values())
         return passed / total if total else None
+
+    @property
+    def summary(self) -> str:
+        """The table in a few lines: names, description, grain and key (the Dagster asset's description)."""
+        return (f"{self.name_zh} — {self.description_zh}\n\n{self.name_en}: {self.description_en}\n\n"
+                f"粒度 grain: {self.grain}\n\n主键 key: {', '.join(self.key)}")
 
     def column(self, name: str) -> CatalogColumn | None:
         return next((c for c in self.columns if c.name.lower() == name.lower()), None)

@@ -1,13 +1,16 @@
 """Assets that stand for the pipeline's own records and for publication:
 `meta/delivery_log` (meta.batch and the metric history), `quarantine/quarantine_log`, and
-`published/respool_snapshot`, the read-only copy analysts query."""
+`meta/data_catalog` (the catalog and its site) and `published/respool_snapshot`, the read-only copy
+analysts query (with the catalog in it)."""
 
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from catalog.register import Register
+from catalog.guide import render_guide
+from catalog.register import Register, load_reference
+from lineage.project.resolve import project_lineage
 from pipelines import config
 from pipelines.orchestration.ods_assets import DUCKDB_POOL
 from pipelines.orchestration.resources import RespoolResource
@@ -56,8 +59,30 @@ def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_ke
             counts = {t: con.execute(f"SELECT count(*) FROM quarantine.{t}").fetchone()[0] for (t,) in rows}
         return dg.MaterializeResult(metadata={"dagster/row_count": sum(counts.values()), **counts})
 
-    @_control_asset(["published", "respool_snapshot"], "publish",
+    @_control_asset(["meta", "data_catalog"], "publish",
                     [*pool_keys, dg.AssetKey(["meta", "delivery_log"]), dg.AssetKey(["quarantine", "quarantine_log"])],
+                    "数据目录：每张表的中英文名称、字段说明、行数、新鲜度、质量得分、上下游与业务术语"
+                    "（meta.catalog_*），以及可离线打开的目录网站。",
+                    "The data catalog - every table's names, column docs, figures, freshness, quality, "
+                    "neighbours and glossary terms (meta.catalog_*) - and its static site.")
+    def data_catalog(respool: RespoolResource) -> dg.MaterializeResult:
+        from catalog.builder import build_catalog, write_catalog
+        from catalog.site import write_site
+
+        db = Path(respool.db_path)
+        with respool.connect() as con:
+            built = build_catalog(con, source_db=str(db.resolve()))
+            write_catalog(con, built)
+        index = write_site(built, project_lineage(), config.catalog_dir(),
+                           render_guide(register, load_reference()))
+        return dg.MaterializeResult(metadata={
+            "tables": len(built.tables), "columns": sum(len(t.columns) for t in built.tables),
+            "glossary_terms": len(built.glossary), "undocumented": len(built.undocumented),
+            "site": dg.MetadataValue.path(str(index))})
+
+    @_control_asset(["published", "respool_snapshot"], "publish",
+                    [*pool_keys, dg.AssetKey(["meta", "delivery_log"]), dg.AssetKey(["quarantine", "quarantine_log"]),
+                     dg.AssetKey(["meta", "data_catalog"])],
                     "发布：分析人员查询的只读快照，仅在阻断性（error）检查全部通过后原子替换。",
                     "The read-only snapshot analysts query, swapped in atomically only after the blocking "
                     "checks passed.")
@@ -75,4 +100,4 @@ def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_ke
             "biz_date": str(made.biz_date), "published_at": f"{made.published_at:%Y-%m-%d %H:%M:%S} UTC",
             "quality_run_id": made.quality_run_id or ""})
 
-    return [delivery_log, quarantine_log, respool_snapshot]
+    return [delivery_log, quarantine_log, data_catalog, respool_snapshot]

@@ -8,7 +8,7 @@ import functools
 
 import dagster as dg
 
-from catalog.ods import batch_column
+from catalog.builder import CatalogTable, build_catalog
 from catalog.reference_data import load_reference_tables
 from catalog.register import load_reference, load_register
 from lineage.project.model_graph import ModelLineage, split_column
@@ -36,14 +36,14 @@ def _departed_tables() -> dict[str, str]:
     return {f"ods.{t.departed_name}": f"ods.{t.ods_name}" for t in load_register().tables if t.departed_name}
 
 
-def model_column_schema(con_columns: list[tuple[str, str]], model: Model) -> dg.TableSchema:
-    """Columns as built, described by the model's sidecar, else as batch columns (catalog.ods)."""
+def model_column_schema(columns: list[tuple[str, str]], entry: CatalogTable) -> dg.TableSchema:
+    """Columns (name, type) described as the data catalog describes them (catalog.builder)."""
     def describe(name: str) -> str | None:
-        doc = model.meta.columns.get(name) or batch_column(name)
-        return f"{doc.zh} ({doc.en})" if doc else None
+        column = entry.column(name)
+        return column.label if column else None
 
     return dg.TableSchema(columns=[dg.TableColumn(name=name, type=dtype, description=describe(name))
-                                   for name, dtype in con_columns])
+                                   for name, dtype in columns])
 
 
 def column_lineage(table: str, lineage: ModelLineage) -> dg.TableColumnLineage:
@@ -62,7 +62,7 @@ def column_lineage(table: str, lineage: ModelLineage) -> dg.TableColumnLineage:
     return dg.TableColumnLineage(deps)
 
 
-def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefinition:
+def _build_model_asset(model: Model, lineage: ModelLineage, entry: CatalogTable) -> dg.AssetsDefinition:
     meta = model.meta
     lineage_metadata = (
         {"dagster/column_lineage": column_lineage(model.table, lineage)} if model.table in lineage.tables else {})
@@ -71,7 +71,7 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
         key=model_asset_key(model.table),
         group_name=model.layer,
         deps=sorted({_dep_key(t) for t in model.depends_on}, key=lambda k: k.to_user_string()),
-        description=f"{meta.name_zh} — {meta.description_zh}\n\n{meta.description_en}\n\n粒度 grain: {meta.grain}",
+        description=entry.summary,
         pool=DUCKDB_POOL,
         kinds={"duckdb", "sql"},
         tags={"layer": model.layer},
@@ -81,6 +81,10 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
             "层 layer": f"{LAYER_ZH.get(model.layer, model.layer)} ({model.layer})",
             "粒度 grain": meta.grain,
             "责任人 owner": meta.owner,
+            "业务域 domain": meta.domain,
+            "主键 key": ", ".join(meta.key),
+            "术语 glossary terms": "、".join(entry.terms),
+            "dagster/column_schema": model_column_schema([(c.name, "") for c in entry.columns], entry),
             "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
             "源文件 file": str(model.path.relative_to(model.path.parents[2])),
             **lineage_metadata,
@@ -97,7 +101,7 @@ def _build_model_asset(model: Model, lineage: ModelLineage) -> dg.AssetsDefiniti
                 [model.layer, model.name]).fetchall()
         metadata: dict = {
             "dagster/row_count": rows,
-            "dagster/column_schema": model_column_schema(columns, model),
+            "dagster/column_schema": model_column_schema(columns, entry),
         }
         for r in reconciliation:
             metadata[f"reconciliation {r.ods_table}"] = (
@@ -128,4 +132,6 @@ def reference_data(respool: RespoolResource) -> dg.MaterializeResult:
 def build_model_assets(models: list[Model]) -> list[dg.AssetsDefinition]:
     register = load_register()
     lineage = model_lineage(models, register, lineage_sources(register))  # at definition time, from the SQL
-    return [reference_data, *(_build_model_asset(m, lineage) for m in models)]
+    # descriptions and column docs as the data catalog has them: the UI and the catalog site agree
+    entries = build_catalog(register=register, models=models, lineage=lineage)
+    return [reference_data, *(_build_model_asset(m, lineage, entries.table(m.table)) for m in models)]
