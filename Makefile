@@ -30,6 +30,7 @@ run: $(STAMP)
 	$(BIN)/respool build --db $(RESPOOL_DB)
 	-$(BIN)/respool check --db $(RESPOOL_DB) --all-dates --manifest $(RESPOOL_LANDING)/generation.json
 	$(BIN)/respool report --db $(RESPOOL_DB)
+	$(BIN)/respool catalog build --db $(RESPOOL_DB)
 	-$(BIN)/respool publish --db $(RESPOOL_DB)
 	$(BIN)/respool summary --db $(RESPOOL_DB)
 	@# a demo analyst of 杭州供电 (ZJ01) for the data service; a re-run issues a new token
