@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks import bench_lineage, guard, ingest, pool, quality, service
+from benchmarks import bench_lineage, catalog, guard, ingest, pool, quality, service
 
 
 def main() -> None:
     ingest.main()
     pool.main()
     quality.main()
+    catalog.main()
     bench_lineage.main()
     guard.main()
     service.main()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.db import connect
+from pipelines.ingest.db import DatabaseDamaged, connect
 from quality.history import latest_results
 
 
@@ -50,6 +50,8 @@ def read_provenance(snapshot: Path) -> Provenance | None:
         return None
     try:
         con = connect(snapshot, read_only=True)
+    except DatabaseDamaged as exc:
+        raise PublishRefused(f"{snapshot} exists and is not a published snapshot: {exc.detail}") from None
     except duckdb.Error as exc:
         raise PublishRefused(f"{snapshot} exists and is not a published snapshot: "
                              f"{str(exc).strip().splitlines()[0]}") from None

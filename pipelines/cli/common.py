@@ -35,13 +35,28 @@ def parse_day(text: str) -> date:
     raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
-def open_db(db: Path | None, read_only: bool = False):
-    """The database (default $RESPOOL_DB); exits 2 with the reason when it cannot be opened."""
-    from pipelines.ingest.db import connect
+EXIT_TRY_AGAIN = 75  # EX_TEMPFAIL: the database is locked by another process; a scheduler retries
+
+
+def open_db(db: Path | None, read_only: bool = False, create: bool = False):
+    """The database (default $RESPOOL_DB). Only `create=True` (ingest) makes a new one. Exits 2
+    when it is missing or damaged, 75 when another process holds it."""
+    from pipelines.ingest.db import DatabaseLocked, connect
 
     path = db or config.default_db()
     try:
-        return connect(path, read_only=read_only)
-    except (FileNotFoundError, OSError) as exc:
+        return connect(path, read_only=read_only, create=create)
+    except DatabaseLocked as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_TRY_AGAIN) from None
+    except (OSError, RuntimeError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+def require_loaded(con, db: Path | None) -> None:
+    """Exit 2 when no delivery was ever loaded into the database: there is nothing to build or check."""
+    if con.execute("SELECT count(*) FROM meta.batch WHERE status = 'loaded'").fetchone()[0] == 0:
+        err.print(f"[red]{db or config.default_db()} 中尚无已加载的交付 holds no loaded delivery — "
+                  f"run respool ingest first[/red]")
+        raise typer.Exit(2)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pipelines import config
-from pipelines.cli.common import DbOption
+from pipelines.cli.common import DbOption, open_db
 
 commands = typer.Typer(add_completion=False)
 lineage_app = typer.Typer(no_args_is_help=True, help="数据血缘 column lineage of the models (from the SQL)")
@@ -68,11 +68,10 @@ def refresh(db: DbOption = None, models: ModelsOption = None) -> None:
     from lineage.project.resolve import lineage_sources
     from lineage.project.store import refresh_lineage
     from models.loader import MODELS_DIR, read_models
-    from pipelines.ingest.db import connect
 
     register = load_register()
     loaded, problems = read_models(models or MODELS_DIR)
-    with connect(db or config.default_db()) as con:
+    with open_db(db) as con:
         report = refresh_lineage(con, loaded, register, lineage_sources(register), problems)
     typer.echo(f"meta.column_lineage: {len(report.recomputed)} recomputed, {len(report.kept)} unchanged, "
                f"{len(report.removed)} removed")
@@ -95,15 +94,12 @@ def trace_command(
     """溯源: failed checks of the latest quality runs on a column and everything upstream of it."""
     from lineage.project.trace import trace
     from pipelines.cli import lineage_view as view
-    from pipelines.ingest.db import connect
     from quality.history import latest_results
 
     lineage = _project_lineage(models)
     focus = view.resolve(lineage, column)
     path = db or config.default_db()
-    if not path.exists():
-        raise view.fail(f"database not found: {path}")
-    with connect(path, read_only=True) as con:
+    with open_db(path, read_only=True) as con:
         hits = trace(con, focus, lineage, filters=filters)
         results = len(latest_results(con))
     if fmt == "json":

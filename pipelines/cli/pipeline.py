@@ -9,7 +9,7 @@ import typer
 
 from pipelines import config
 from pipelines.cli import render
-from pipelines.cli.common import DbOption, console, err, open_db, parse_day, progress
+from pipelines.cli.common import DbOption, console, err, open_db, parse_day, progress, require_loaded
 
 commands = typer.Typer(add_completion=False)
 
@@ -23,12 +23,18 @@ def ingest(
 ) -> None:
     """Verify and load every complete delivery; exits 1 when any delivery was refused."""
     from catalog.register import load_register
-    from pipelines.ingest.db import connect
     from pipelines.ingest.load import ingest as run_ingest
 
-    roots = landing or [config.default_landing()]
+    roots = landing or config.landing_roots(config.default_landing())
+    given = set(roots)
+    for root in roots:
+        # a landing folder must exist; the re-delivery folder below one only once a re-run came
+        optional = root.name == config.REDELIVERY_FOLDER and root.parent in given
+        if not optional and not root.is_dir():
+            err.print(f"[red]没有交付目录 no landing folder at {root}[/red]")
+            raise typer.Exit(2)
     register = load_register()
-    with connect(db or config.default_db()) as con:
+    with open_db(db, create=True) as con:
         report = run_ingest(con, roots, register, progress=progress)
     render.ingest_report(report)
     if report.refused:
@@ -73,6 +79,7 @@ def build(
         err.print(f"[red]模型有误 model error:[/red] {exc}")
         raise typer.Exit(2) from None
     with open_db(db) as con:
+        require_loaded(con, db)
         report = run_build(con, models, progress=progress, select=set(select) if select else None,
                            recon_tolerance=tolerance)
     render.build_report(report)
@@ -104,6 +111,7 @@ def check(
     register = load_register()
     data_docs = DataDocsStore() if docs else None
     with open_db(db) as con:
+        require_loaded(con, db)
         if all_dates:
             dates = [r[0] for r in con.execute("SELECT DISTINCT biz_date FROM meta.batch ORDER BY 1").fetchall()]
         else:
@@ -141,6 +149,7 @@ def publish(
     from pipelines.publish import publish as run_publish
 
     db = db or config.default_db()
+    open_db(db, read_only=True).close()  # missing, damaged or locked: said the way every command says it
     try:
         path = run_publish(db, to or config.published_db(db), replace_source=replace_source)
     except PublishRefused as exc:

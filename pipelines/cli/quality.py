@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipelines import config
-from pipelines.cli.common import DbOption, parse_day
+from pipelines.cli.common import DbOption, open_db, parse_day
 
 commands = typer.Typer(add_completion=False)
 
@@ -28,13 +28,7 @@ def _say(text: str, error: bool = False) -> None:
 
 
 def _open_read_only(db: Path | None):
-    from pipelines.ingest.db import connect
-
-    try:
-        return connect(db or config.default_db(), read_only=True)
-    except (FileNotFoundError, OSError) as exc:
-        _say(str(exc), error=True)
-        raise typer.Exit(2) from None
+    return open_db(db, read_only=True)
 
 
 def _resolve_day(con, on: str | None) -> date:
