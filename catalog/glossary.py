@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from catalog.yaml_lines import YamlSyntaxError, read_yaml
 
 GLOSSARY_PATH = Path(__file__).with_name("glossary.yaml")
 
@@ -48,25 +49,24 @@ class _File(BaseModel):
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> list[Term]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise GlossaryError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raw, lines = read_yaml(path)
+    except YamlSyntaxError as exc:
+        raise GlossaryError(str(exc)) from None
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = list(first["loc"])
+        where = lines.where(path, loc)
         if len(loc) >= 2 and loc[0] == "terms" and isinstance(loc[1], int) and isinstance(raw, dict):
             entry = raw["terms"][loc[1]]
             name = entry.get("term", f"#{loc[1] + 1}") if isinstance(entry, dict) else f"#{loc[1] + 1}"
             field = ".".join(str(p) for p in loc[2:]) or "(entry)"
-            raise GlossaryError(f"{path}: term {name}: field '{field}': {first['msg']}") from None
-        raise GlossaryError(f"{path}: {first['msg']} at {'.'.join(map(str, loc))}") from None
+            raise GlossaryError(f"{where}: term {name}: field '{field}': {first['msg']}") from None
+        raise GlossaryError(f"{where}: {first['msg']} at {'.'.join(map(str, loc))}") from None
     seen: set[str] = set()
-    for term in parsed.terms:
+    for i, term in enumerate(parsed.terms):
         if term.term in seen:
-            raise GlossaryError(f"{path}: term {term.term}: listed twice")
+            raise GlossaryError(f"{lines.where(path, ('terms', i, 'term'))}: term {term.term}: listed twice")
         seen.add(term.term)
     return parsed.terms

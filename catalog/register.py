@@ -10,8 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from catalog.yaml_lines import Lines, YamlSyntaxError, read_yaml
 
 HERE = Path(__file__).parent
 REGISTER_PATH = HERE / "register.yaml"
@@ -243,18 +244,28 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _read_yaml(path: Path) -> dict:
+def _first_loc(err: ValidationError) -> tuple:
+    return tuple(err.errors()[0]["loc"]) if err.errors() else ()
+
+
+def _read_yaml(path: Path) -> tuple[dict, Lines]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RegisterError(f"{path.name}: not valid YAML: {exc}") from exc
+        data, lines = read_yaml(path)
+    except YamlSyntaxError as exc:
+        raise RegisterError(str(exc)) from None
     if not isinstance(data, dict):
         raise RegisterError(f"{path.name}: expected a mapping at the top level")
-    return data
+    return data, lines
 
 
-def parse_register(data: dict, source: str = "register.yaml") -> Register:
-    """Validate register data; a problem raises RegisterError naming the entry and field."""
+def parse_register(data: dict, source: str = "register.yaml", lines: Lines | None = None) -> Register:
+    """Validate register data; a problem raises RegisterError naming the file (and line, when
+    `lines` of the file are given), the entry and the field."""
+    lines = lines or Lines(None)
+
+    def at(*loc) -> str:
+        return lines.where(source, loc)
+
     for section in ("version", "systems", "fields", "tables"):
         if section not in data:
             raise RegisterError(f"{source}: section '{section}' is missing")
@@ -263,13 +274,13 @@ def parse_register(data: dict, source: str = "register.yaml") -> Register:
         try:
             systems[code] = SystemSpec.model_validate(raw)
         except ValidationError as exc:
-            raise RegisterError(f"{source}: system {code}: {_describe(exc)}") from None
+            raise RegisterError(f"{at('systems', code, *_first_loc(exc))}: system {code}: {_describe(exc)}") from None
     fields: dict[str, FieldSpec] = {}
     for code, raw in (data["fields"] or {}).items():
         try:
             fields[code] = FieldSpec.model_validate(raw)
         except ValidationError as exc:
-            raise RegisterError(f"{source}: field {code}: {_describe(exc)}") from None
+            raise RegisterError(f"{at('fields', code, *_first_loc(exc))}: field {code}: {_describe(exc)}") from None
 
     tables: list[Table] = []
     for i, raw in enumerate(data["tables"] or []):
@@ -277,16 +288,17 @@ def parse_register(data: dict, source: str = "register.yaml") -> Register:
         try:
             entry = TableEntry.model_validate(raw)
         except ValidationError as exc:
-            raise RegisterError(f"{source}: table {name}: {_describe(exc)}") from None
+            raise RegisterError(f"{at('tables', i, *_first_loc(exc))}: table {name}: {_describe(exc)}") from None
         if entry.system not in systems:
-            raise RegisterError(f"{source}: table {name}: field 'system': unknown system {entry.system!r}")
+            raise RegisterError(f"{at('tables', i, 'system')}: table {name}: field 'system': "
+                                f"unknown system {entry.system!r}")
         unknown = [c for c in entry.columns if c not in fields]
         if unknown:
             raise RegisterError(
-                f"{source}: table {name}: field 'columns': {unknown} not defined under 'fields'"
+                f"{at('tables', i, 'columns')}: table {name}: field 'columns': {unknown} not defined under 'fields'"
             )
         if any(t.code == entry.code for t in tables):
-            raise RegisterError(f"{source}: table {name}: field 'code': listed twice")
+            raise RegisterError(f"{at('tables', i, 'code')}: table {name}: field 'code': listed twice")
         required = set(entry.required) | (set(entry.key) - set(entry.key_may_be_blank))
         columns = tuple(
             Column(
@@ -320,15 +332,18 @@ def parse_register(data: dict, source: str = "register.yaml") -> Register:
 
 
 def load_register(path: Path = REGISTER_PATH) -> Register:
-    return parse_register(_read_yaml(path), source=path.name)
+    data, lines = _read_yaml(path)
+    return parse_register(data, source=path.name, lines=lines)
 
 
-def parse_reference(data: dict, source: str = "reference.yaml") -> Reference:
+def parse_reference(data: dict, source: str = "reference.yaml", lines: Lines | None = None) -> Reference:
     try:
         return Reference.model_validate(data)
     except ValidationError as exc:
-        raise RegisterError(f"{source}: {_describe(exc)}") from None
+        where = (lines or Lines(None)).where(source, _first_loc(exc))
+        raise RegisterError(f"{where}: {_describe(exc)}") from None
 
 
 def load_reference(path: Path = REFERENCE_PATH) -> Reference:
-    return parse_reference(_read_yaml(path), source=path.name)
+    data, lines = _read_yaml(path)
+    return parse_reference(data, source=path.name, lines=lines)

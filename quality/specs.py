@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -43,6 +42,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from catalog.yaml_lines import Lines, YamlSyntaxError, read_yaml
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -327,6 +328,7 @@ class SuiteSpec(_Strict):
         if not isinstance(value, list):
             raise ValueError(f"suite {suite!r}: expectations must be a list")
         problems: list[str] = []
+        places: list[tuple] = []  # where each problem is: ("expectations", n, field ...)
         specs: list[ExpectationSpec] = []
         seen: set[str] = set()
         for n, item in enumerate(value):
@@ -340,13 +342,15 @@ class SuiteSpec(_Strict):
                     loc = ".".join(str(p) for p in err["loc"])
                     msg = err["msg"].removeprefix("Value error, ")
                     problems.append(f"{where}: {loc + ': ' if loc else ''}{msg}")
+                    places.append(("expectations", n, *err["loc"]))
                 continue
             if spec.id in seen:
                 problems.append(f"{where}: duplicate id")
+                places.append(("expectations", n, "id"))
             seen.add(spec.id)
             specs.append(spec)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise _ExpectationProblems("; ".join(problems), places)
         return specs
 
     @property
@@ -366,26 +370,42 @@ class SuiteSpec(_Strict):
         return groups
 
 
-def suite_from_dict(data: dict[str, Any], source: str | None = None) -> SuiteSpec:
-    """A validated suite; `SuiteSpecError` naming the suite (and the expectation id) otherwise."""
+class _ExpectationProblems(ValueError):
+    """The expectations' problems, with where in the suite each one is (for the file's line)."""
+
+    def __init__(self, message: str, places: list[tuple]) -> None:
+        super().__init__(message)
+        self.places = places
+
+
+def suite_from_dict(data: dict[str, Any], source: str | None = None, lines: Lines | None = None) -> SuiteSpec:
+    """A validated suite; `SuiteSpecError` naming the file (and line, given the file's `lines`), the
+    suite and the expectation id otherwise."""
     try:
         return SuiteSpec.model_validate(data)
     except ValidationError as exc:
         name = data.get("name", "?") if isinstance(data, dict) else "?"
         problems = []
+        first: tuple = ()
         for err in exc.errors():
             msg = err["msg"].removeprefix("Value error, ")
             loc = ".".join(str(p) for p in err["loc"])
             problems.append(msg if loc == "expectations" and msg.startswith("suite ")
                             else f"suite {name!r}: {loc}: {msg}")
-        prefix = f"{source}: " if source else ""
+            cause = (err.get("ctx") or {}).get("error")
+            place = cause.places[0] if isinstance(cause, _ExpectationProblems) and cause.places else tuple(err["loc"])
+            first = first or place
+        prefix = f"{(lines or Lines(None)).where(source, first)}: " if source else ""
         raise SuiteSpecError(prefix + "; ".join(problems)) from None
 
 
 def load_suite(path: str | Path) -> SuiteSpec:
     """Read one suite from a YAML file (UTF-8)."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data, lines = read_yaml(path)
+    except YamlSyntaxError as exc:
+        raise SuiteSpecError(str(exc)) from None
     if not isinstance(data, dict):
         raise SuiteSpecError(f"{path}: a suite file holds one mapping (name, target, expectations)")
-    return suite_from_dict(data, source=str(path))
+    return suite_from_dict(data, source=str(path), lines=lines)

@@ -146,7 +146,7 @@ def test_a_malformed_glossary_names_the_file_term_and_field(tmp_path):
     path = tmp_path / "glossary.yaml"
     path.write_text("terms:\n  - term: 账龄\n    en: Aging\n    domain: 应收\n    definition: {zh: 天数}\n",
                     encoding="utf-8")
-    with pytest.raises(GlossaryError, match=r"glossary.yaml: term 账龄: field 'definition.en': Field required"):
+    with pytest.raises(GlossaryError, match=r"glossary.yaml:5: term 账龄: field 'definition.en': Field required"):
         load_glossary(path)
     path.write_text("terms:\n  - term: [unclosed\n", encoding="utf-8")
     with pytest.raises(GlossaryError, match=r"glossary.yaml:3: not valid YAML"):

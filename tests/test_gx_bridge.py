@@ -281,8 +281,11 @@ expectations:
     assert [s.dimension for s in suite.expectations] == ["完整性", "时效性"]
     assert suite.expectations[1].relation == "SELECT * FROM ods.bkpf WHERE gjahr = 2026"
     assert len(suite.by_relation()) == 2
-    path.write_text(path.read_text(encoding="utf-8").replace("severity: warn", "severity: minor"), encoding="utf-8")
-    with pytest.raises(SuiteSpecError, match=r"bkpf.yaml: suite 'ods.bkpf', expectation 'budat_in_2026': severity"):
+    text = path.read_text(encoding="utf-8")
+    line = text[:text.index("severity: warn")].count("\n") + 1
+    path.write_text(text.replace("severity: warn", "severity: minor"), encoding="utf-8")
+    with pytest.raises(SuiteSpecError,
+                       match=rf"bkpf.yaml:{line}: suite 'ods.bkpf', expectation 'budat_in_2026': severity"):
         load_suite(path)
     assert [expectation_kind(n) for n in ("expect_column_values_to_be_in_set", "expect_table_columns_to_match_set",
                                           "expect_column_sum_to_be_between")] == ["row", "schema", "whole"]
