@@ -421,7 +421,7 @@ class _DatabaseFacts:
                 "GROUP BY 1").fetchall()}
         if "meta.model_run" in tables:
             facts.built = dict(con.execute(
-                "SELECT model, max(built_at) FROM meta.model_run WHERE status = 'ok' GROUP BY 1").fetchall())
+                "SELECT model, max(built_at) FROM meta.model_run WHERE status = 'built' GROUP BY 1").fetchall())
         if "meta.quality_result" in tables:
             facts._read_quality(con)
         return facts

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS meta.batch (
     bytes         BIGINT,
     chk_md5       VARCHAR NOT NULL,
     chk_path      VARCHAR NOT NULL,
-    status        VARCHAR NOT NULL,      -- loaded | refused | skipped
+    status        VARCHAR NOT NULL,      -- loaded | refused | skipped | interrupted (rolled back, taken again)
     rule          VARCHAR,               -- the contract rule a refused delivery broke
     reason        VARCHAR,
     superseded_by VARCHAR,               -- set when a later batch replaced this batch's rows

@@ -263,6 +263,9 @@ def test_figures_come_from_the_database(loaded):
     assert (bseg.latest_biz_date, bseg.refreshed_at) == batches
     ar = built.table("dwd.dwd_ar_item")
     assert ar.latest_biz_date == date(2026, 10, 27)
+    assert ar.refreshed_at == con.execute("SELECT max(built_at) FROM meta.model_run "
+                                          "WHERE model = 'dwd.dwd_ar_item'").fetchone()[0]
+    assert ar.refreshed_at is not None
     assert ar.column("amount_lc").type.startswith("DECIMAL(")
     assert ar.column("net_due_date").type == "DATE"
     assert built.undocumented == []

@@ -23,6 +23,7 @@ def ingest(
 ) -> None:
     """Verify and load every complete delivery; exits 1 when any delivery was refused."""
     from catalog.register import load_register
+    from pipelines.ingest.load import Interrupted, stop_on_signals
     from pipelines.ingest.load import ingest as run_ingest
 
     roots = landing or config.landing_roots(config.default_landing())
@@ -34,8 +35,13 @@ def ingest(
             err.print(f"[red]没有交付目录 no landing folder at {root}[/red]")
             raise typer.Exit(2)
     register = load_register()
-    with open_db(db, create=True) as con:
-        report = run_ingest(con, roots, register, progress=progress)
+    with open_db(db, create=True) as con, stop_on_signals():
+        try:
+            report = run_ingest(con, roots, register, progress=progress)
+        except Interrupted as exc:
+            err.print(f"[red]已中断 {exc}: the delivery in progress was rolled back (meta.batch: interrupted) "
+                      f"and is loaded again by the next run[/red]")
+            raise typer.Exit(128 + exc.signum) from None
     render.ingest_report(report)
     if report.refused:
         raise typer.Exit(1)

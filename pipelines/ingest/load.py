@@ -10,12 +10,16 @@ its files stay where they are.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +33,74 @@ from pipelines.ingest.delivery import Delivery, check_control, discover, read_co
 from pipelines.ingest.filecheck import ReadyFile, Refusal, collect_files, start_files, warm_up
 
 Progress = Callable[[str], None]
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT during an ingest (see `stop_on_signals`): the delivery in progress was
+    rolled back and recorded as `interrupted`; the caller exits 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+# the worker processes of the ingest running now, stopped first when a signal arrives
+_running_pools: list[ProcessPoolExecutor] = []
+_received: list[int] = []
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the worker processes now (they hold no database state)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _on_signal(signum: int, frame) -> None:
+    _received.append(signum)
+    for pool in list(_running_pools):
+        _stop_workers(pool)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT stop the ingest in progress (worker processes first) and raise
+    `Interrupted` in the main thread; DuckDB breaks off a running statement on them too."""
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    _received.clear()
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _interruption(exc: BaseException) -> BaseException | None:
+    """The interruption behind `exc`: DuckDB answers a signal during a statement with its own
+    "Query interrupted" error, which hides the `Interrupted` our handler raised."""
+    if isinstance(exc, Interrupted | KeyboardInterrupt):
+        return exc
+    if _received:
+        return Interrupted(_received[-1])
+    return None
+
+
+def _worker_init(parent: int) -> None:
+    """On each worker: leave SIGINT to the parent (a Ctrl-C reaches the whole process group), and
+    exit as soon as the parent is gone, however it went (kill -9 included)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="respool-parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -300,23 +372,53 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
     workdir = workdir or Path(tempfile.gettempdir())
     # data files are checked and transcoded on worker processes: the codecs hold the GIL
     workers = max(1, min(2, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    _running_pools.append(pool)
+    delivery: Delivery | None = None
+    upcoming: Outcome | _Started | None = None
+    try:
         for _ in range(workers):
             pool.submit(warm_up)
         upcoming = _start(con, deliveries[0], register, workdir, pool) if deliveries else None
         for i, delivery in enumerate(deliveries, start=1):
             current = upcoming
+            upcoming = None
             upcoming = _start(con, deliveries[i], register, workdir, pool) if i < len(deliveries) else None
-            try:
-                outcome = current if isinstance(current, Outcome) else _finish(con, current)
-            except BaseException:
-                if isinstance(upcoming, _Started):
-                    wait(upcoming.files)
-                    upcoming.tmp.cleanup()
-                raise
+            outcome = current if isinstance(current, Outcome) else _finish(con, current)
             report.outcomes.append(outcome)
             if progress:
                 detail = f"{outcome.rows:>10,} rows" if outcome.status == "loaded" else outcome.reason
                 progress(f"[{i}/{len(deliveries)}] {delivery.biz_date} {delivery.system}.{delivery.table:<13} "
                          f"{outcome.status:<9} {detail}  ({outcome.seconds:.1f} s)")
+    except BaseException as exc:
+        interruption = _interruption(exc)
+        if interruption is not None:
+            _stop_workers(pool)
+        if isinstance(upcoming, _Started):
+            wait(upcoming.files)
+            upcoming.tmp.cleanup()
+        if interruption is None:
+            raise
+        if delivery is not None and not any(o.batch_id == delivery.batch_id() for o in report.outcomes):
+            _record_interrupted(con, delivery, interruption)
+        if interruption is exc:
+            raise
+        raise interruption from None
+    finally:
+        _running_pools.remove(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _record_interrupted(con: duckdb.DuckDBPyConnection, delivery: Delivery, why: BaseException) -> None:
+    """The delivery whose load was broken off: rolled back, recorded so, taken again next run."""
+    with contextlib.suppress(duckdb.Error):
+        con.rollback()  # already rolled back by _finish; nothing open otherwise
+    done = _previous(con, delivery.batch_id())
+    if done and done[0] in ("loaded", "skipped"):
+        return
+    con.begin()
+    _record(con, delivery, delivery.batch_id(), delivery.chk_md5(), None, "interrupted", "interrupted",
+            f"{why}: rolled back, loaded again by the next run")
+    con.commit()
