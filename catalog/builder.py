@@ -108,7 +108,7 @@ class CatalogTable:
     @property
     def summary(self) -> str:
         """The table in a few lines: names, description, grain and key (the Dagster asset's description)."""
-        return (f"{self.name_zh} — {self.description_zh}\n\n{self.name_en}: {self.description_en}\n\n"
+        return (f"{self.name_zh}（{self.name_en}）— {self.description_zh}\n\n{self.description_en}\n\n"
                 f"粒度 grain: {self.grain}\n\n主键 key: {', '.join(self.key)}")
 
     def column(self, name: str) -> CatalogColumn | None:
