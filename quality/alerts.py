@@ -12,6 +12,7 @@ default 25; `RESPOOL_ALERT_FROM`, default respool@<host name>); a plain relay, n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import smtplib
@@ -99,6 +100,7 @@ def build_message(failures: Sequence[FailedCheck], *, run_id: str, run_at: datet
     checks = [{
         **{k: v for k, v in asdict(f).items() if k != "examples"},
         "dimension_en": DIMENSIONS.get(f.dimension, ""),
+        "alert_key": alert_key(run_id, day, f.table, f.check),
         "examples": f.examples[:MAX_EXAMPLES],
     } for f in shown]
     lines = [title] + [
@@ -111,6 +113,9 @@ def build_message(failures: Sequence[FailedCheck], *, run_id: str, run_at: datet
     lines.append(f"报告 report: {report}")
     return {
         "type": MESSAGE_TYPE,
+        # the same run and checks give the same key however often the message is sent: a receiver
+        # drops what at-least-once delivery sends twice (also the webhook's Idempotency-Key header)
+        "alert_key": alert_key(run_id, day, *sorted(f"{f.table}/{f.check}" for f in failures)),
         "title": title,
         "source": source,
         "run_id": run_id,
@@ -123,12 +128,19 @@ def build_message(failures: Sequence[FailedCheck], *, run_id: str, run_at: datet
     }
 
 
+def alert_key(*parts: object) -> str:
+    """A stable key of the parts (run id, business date, checks): sha256, 32 hex digits."""
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()[:32]
+
+
 def post_webhook(url: str, payload: Mapping, timeout: float = 10) -> int:
     """POST the payload as JSON; the HTTP status, or `AlertError` on a non-2xx answer or no answer."""
     body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8",
-                                              "User-Agent": "respool-quality-alert"})
+                                              "User-Agent": "respool-quality-alert",
+                                              **({"Idempotency-Key": payload["alert_key"]}
+                                                 if payload.get("alert_key") else {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
@@ -173,6 +185,8 @@ def send_mail(payload: Mapping, settings: SmtpSettings | None = None, timeout: f
     msg["Subject"] = payload.get("title", "respool quality alert")
     msg["From"] = settings.sender
     msg["To"] = ", ".join(settings.recipients)
+    if payload.get("alert_key"):
+        msg["X-Respool-Alert-Key"] = payload["alert_key"]
     msg.set_content(payload.get("text") or json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     msg.add_attachment(json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8"),
                        maintype="application", subtype="json", filename="quality_alert.json")

@@ -54,6 +54,7 @@ def webhook() -> Iterator[Webhook]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             hook = state["hook"]
             hook.requests.append({"path": self.path, "content_type": self.headers["Content-Type"],
+                                  "idempotency_key": self.headers["Idempotency-Key"],
                                   "body": body.decode("utf-8")})
             self.send_response(hook.status)
             self.end_headers()
@@ -176,6 +177,25 @@ def test_post_webhook_sends_the_json(webhook):
     (request,) = webhook.requests
     assert request["path"] == "/hook" and request["content_type"].startswith("application/json")
     assert json.loads(request["body"]) == payload
+    assert request["idempotency_key"] == payload["alert_key"]
+
+
+def test_alert_keys_are_stable_per_run_and_check_so_receivers_can_drop_duplicates():
+    other = _failure(check="dwd_ar_item__amount_not_null", table="dwd/dwd_ar_item")
+
+    def message(run_id: str, failures: list, at: datetime, day: str = "2026-10-27") -> dict:
+        return build_message(failures, run_id=run_id, run_at=at, biz_date=day, report="x", source="t")
+
+    first = message("r1", [_failure(), other], datetime(2026, 10, 27, 22, 30))
+    resent = message("r1", [other, _failure()], datetime(2026, 10, 27, 23, 59))  # sent again, later
+    assert first["alert_key"] == resent["alert_key"] and len(first["alert_key"]) == 32
+    assert {c["check"]: c["alert_key"] for c in first["checks"]} == {c["check"]: c["alert_key"] for c in resent["checks"]}
+    assert len({c["alert_key"] for c in first["checks"]}) == 2  # one key per check
+    # another run, another date, or other failing checks: another alert
+    keys = {first["alert_key"], message("r2", [_failure(), other], datetime(2026, 10, 27))["alert_key"],
+            message("r1", [_failure(), other], datetime(2026, 10, 27), day="2026-10-28")["alert_key"],
+            message("r1", [_failure()], datetime(2026, 10, 27))["alert_key"]}
+    assert len(keys) == 4
 
 
 def test_post_webhook_refuses_a_non_2xx_answer_and_an_unreachable_server(webhook):
@@ -230,6 +250,7 @@ def test_send_mail_through_smtp(smtp_sink):
     assert mail["to"] == ["finance-data@example.test", "ops@example.test"]
     msg = email.message_from_bytes(mail["data"], policy=policy.default)
     assert msg["Subject"].startswith("数据质量告警 Quality alert")
+    assert msg["X-Respool-Alert-Key"] == payload["alert_key"]
     body = msg.get_body(("plain",)).get_content()
     assert "dwd_ar_item__net_due_not_before_baseline" in body and "/x/report.html" in body
     (attachment,) = list(msg.iter_attachments())
