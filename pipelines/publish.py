@@ -98,6 +98,7 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
         con.execute("CHECKPOINT")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")
+    _remove_staging(staging)  # a copy a killed publish left: never reused, its WAL least of all
     try:
         shutil.copyfile(source, staging)
         with connect(staging) as copy:
@@ -106,7 +107,22 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
                          [uuid.uuid4().hex[:12], str(source), quality_run_id, dagster_run_id, biz_date,
                           datetime.now(UTC).replace(tzinfo=None), socket.gethostname()])
             copy.execute("CHECKPOINT")
+        _fsync(staging)  # on disk before it becomes the snapshot: a power cut leaves old or new
         os.replace(staging, target)
+        _fsync(target.parent)
     finally:
-        staging.unlink(missing_ok=True)
+        _remove_staging(staging)
     return target
+
+
+def _remove_staging(staging: Path) -> None:
+    for path in (staging, staging.with_name(staging.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
