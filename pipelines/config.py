@@ -64,3 +64,13 @@ def default_audit_log() -> Path:
 def catalog_dir() -> Path:
     """The data catalog's static site: $RESPOOL_CATALOG_DIR, else data/catalog under RESPOOL_HOME."""
     return Path(os.environ.get("RESPOOL_CATALOG_DIR") or home() / "data" / "catalog")
+
+
+def backup_dir() -> Path:
+    """Backups of the database, access database and audit log: $RESPOOL_BACKUP_DIR, else data/backups."""
+    return Path(os.environ.get("RESPOOL_BACKUP_DIR") or home() / "data" / "backups")
+
+
+def backup_keep() -> int:
+    """How many backups the nightly backup keeps: $RESPOOL_BACKUP_KEEP, else 7."""
+    return int(os.environ.get("RESPOOL_BACKUP_KEEP") or 7)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.durable import fsync
 from pipelines.ingest.db import DatabaseDamaged, connect
 from quality.history import latest_results
 
@@ -107,9 +108,9 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
                          [uuid.uuid4().hex[:12], str(source), quality_run_id, dagster_run_id, biz_date,
                           datetime.now(UTC).replace(tzinfo=None), socket.gethostname()])
             copy.execute("CHECKPOINT")
-        _fsync(staging)  # on disk before it becomes the snapshot: a power cut leaves old or new
+        fsync(staging)  # on disk before it becomes the snapshot: a power cut leaves old or new
         os.replace(staging, target)
-        _fsync(target.parent)
+        fsync(target.parent)
     finally:
         _remove_staging(staging)
     return target
@@ -119,10 +120,3 @@ def _remove_staging(staging: Path) -> None:
     for path in (staging, staging.with_name(staging.name + ".wal")):
         path.unlink(missing_ok=True)
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

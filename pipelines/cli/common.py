@@ -41,7 +41,7 @@ EXIT_TRY_AGAIN = 75  # EX_TEMPFAIL: the database is locked by another process; a
 def open_db(db: Path | None, read_only: bool = False, create: bool = False):
     """The database (default $RESPOOL_DB). Only `create=True` (ingest) makes a new one. Exits 2
     when it is missing or damaged, 75 when another process holds it."""
-    from pipelines.ingest.db import DatabaseLocked, connect
+    from pipelines.ingest.db import DatabaseDamaged, DatabaseLocked, connect
 
     path = db or config.default_db()
     try:
@@ -49,6 +49,14 @@ def open_db(db: Path | None, read_only: bool = False, create: bool = False):
     except DatabaseLocked as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(EXIT_TRY_AGAIN) from None
+    except DatabaseDamaged as exc:
+        from pipelines.backup import newest_backup
+
+        newest = newest_backup(config.backup_dir())
+        hint = (f"newest backup: {newest} — respool restore {newest} --db {path}" if newest
+                else f"no backup in {config.backup_dir()}")
+        err.print(f"[red]{exc}[/red]\n{hint}")
+        raise typer.Exit(2) from None
     except (OSError, RuntimeError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

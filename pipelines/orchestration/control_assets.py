@@ -101,3 +101,29 @@ def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_ke
             "quality_run_id": made.quality_run_id or ""})
 
     return [delivery_log, quarantine_log, data_catalog, respool_snapshot]
+
+
+class BackupResource(dg.ConfigurableResource):
+    """Where backups go and how many the nightly backup keeps."""
+
+    root: str = Field(default="", description="backup root; empty: $RESPOOL_BACKUP_DIR, else data/backups")
+    keep: int = Field(default_factory=config.backup_keep, description="newest backups kept ($RESPOOL_BACKUP_KEEP)")
+
+    def root_path(self) -> Path:
+        return Path(self.root) if self.root else config.backup_dir()
+
+
+@dg.asset(key=["meta", "backup"], group_name="operations", pool=DUCKDB_POOL, kinds={"duckdb"},
+          description="备份：数据库、数据服务的访问库与审计日志，附大小与校验和清单；只保留最新的 N 份。\n\n"
+                      "A backup of the database, the access database and the audit log with a manifest of sizes "
+                      "and checksums; the newest N are kept. Its own schedule, after the nightly run, so that a "
+                      "failing check never stops it.")
+def nightly_backup(respool: RespoolResource, backups: BackupResource) -> dg.MaterializeResult:
+    from pipelines.backup import backup, prune
+
+    root = backups.root_path()
+    folder = backup(root, Path(respool.db_path), config.default_access_db(), config.default_audit_log())
+    removed = prune(root, backups.keep)
+    return dg.MaterializeResult(metadata={
+        "backup": dg.MetadataValue.path(str(folder)), "kept": backups.keep, "removed": len(removed),
+        "bytes": sum(p.stat().st_size for p in folder.iterdir())})

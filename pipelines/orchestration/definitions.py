@@ -8,7 +8,12 @@ import dagster as dg
 from catalog.register import load_register
 from models.loader import load_models
 from pipelines.orchestration.alert_sensor import build_quality_alert_sensor
-from pipelines.orchestration.control_assets import PublishResource, build_control_assets
+from pipelines.orchestration.control_assets import (
+    BackupResource,
+    PublishResource,
+    build_control_assets,
+    nightly_backup,
+)
 from pipelines.orchestration.model_assets import build_model_assets, model_asset_key
 from pipelines.orchestration.ods_assets import build_ods_assets
 from pipelines.orchestration.quality_checks import build_quality_checks
@@ -26,7 +31,7 @@ control_assets = build_control_assets(
     stg_keys=[model_asset_key(m.table) for m in models if m.meta.quarantine],
     pool_keys=[model_asset_key(m.table) for m in models],
 )
-all_assets = [*ods_assets, *model_assets, *control_assets]
+all_assets = [*ods_assets, *model_assets, *control_assets, nightly_backup]
 quality_checks = build_quality_checks(load_suites(register), register,
                                       {k for a in all_assets for k in a.keys})
 
@@ -42,7 +47,7 @@ build_job = dg.define_asset_job(
 )
 nightly_job = dg.define_asset_job(
     name="nightly_job",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(nightly_backup),
     description="每晚：加载 → 清洗构建 → 质量检查 → 发布 — nightly: ingest → build → checks → publish "
                 "(blocking checks stop what is downstream of them, publication included)",
 )
@@ -52,11 +57,19 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
+backup_job = dg.define_asset_job(
+    name="backup_job", selection=dg.AssetSelection.assets(nightly_backup),
+    description="备份数据库、访问库与审计日志，只保留最新 N 份 — back up the database, access database and audit log",
+)
+# after the nightly run (06:30), whatever its checks said
+backup_schedule = dg.ScheduleDefinition(job=backup_job, cron_schedule="30 8 * * *", execution_timezone="Asia/Shanghai",
+                                        name="backup_schedule", default_status=dg.DefaultScheduleStatus.RUNNING)
+
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=quality_checks,
-    jobs=[ingest_job, build_job, nightly_job],
-    schedules=[nightly_schedule],
+    jobs=[ingest_job, build_job, nightly_job, backup_job],
+    schedules=[nightly_schedule, backup_schedule],
     sensors=[build_delivery_sensor(register, ingest_job), build_quality_alert_sensor()],
-    resources={"respool": RespoolResource(), "publish_target": PublishResource()},
+    resources={"respool": RespoolResource(), "publish_target": PublishResource(), "backups": BackupResource()},
 )
