@@ -71,6 +71,10 @@ def control_file_name(system: str, table: str, biz_date: str) -> str:
     return f"{system}_{table}_{biz_date}.chk"
 
 
+# more rows or bytes than any file holds (and what the batch log's BIGINT sums can still add up)
+MAX_DECLARED = 10**15
+
+
 def _parse_file_line(value: str, lineno: int, source: str) -> FileEntry:
     name, *attrs = value.split("|")
     parts: dict[str, str] = {}
@@ -88,6 +92,9 @@ def _parse_file_line(value: str, lineno: int, source: str) -> FileEntry:
         raise ContractError(f"{source} line {lineno}: rows/bytes of {name!r} are not integers") from None
     if rows < 0 or size < 0:
         raise ContractError(f"{source} line {lineno}: rows/bytes of {name!r} are negative")
+    if rows > MAX_DECLARED or size > MAX_DECLARED:
+        raise ContractError(f"{source} line {lineno}: rows/bytes of {name!r} exceed {MAX_DECLARED:.0e}: "
+                            f"no delivery is that large")
     if not re.fullmatch(r"[0-9a-f]{32}", parts["md5"].lower()):
         raise ContractError(f"{source} line {lineno}: md5 of {name!r} is not 32 hex digits")
     return FileEntry(name=name.strip(), rows=rows, bytes=size, md5=parts["md5"].lower())

@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, wait
@@ -121,6 +122,7 @@ def prepare_file(
     target = workdir / (entry.name.removesuffix(".gz")) if transcode else source
     out = target.open("w", encoding="utf-8", newline="") if transcode else None
     problem: Refusal | None = None  # a damaged file is reported by its md5, the root cause
+    returns = _CarriageReturns(entry.name)
     try:
         for raw in _raw_chunks(source):
             md5.update(raw)
@@ -130,6 +132,7 @@ def prepare_file(
             try:
                 data = gunzip.feed(raw) if gunzip else raw
                 text = _decode(decoder, data, fed, newlines, entry.name, encoding)
+                returns.feed(text)
             except Refusal as exc:
                 problem = exc
                 continue
@@ -146,6 +149,8 @@ def prepare_file(
                 if gunzip:
                     gunzip.close()
                 tail = _decode(decoder, b"", fed, newlines, entry.name, encoding, final=True)
+                returns.feed(tail)
+                returns.close()
             except Refusal as exc:
                 problem = exc
             else:
@@ -173,12 +178,53 @@ def prepare_file(
     return ReadyFile(entry=entry, source=source, readable=target)
 
 
+class _CarriageReturns:
+    """A carriage return that ends no line (no line feed after it) outside quotes: RFC 4180 quotes
+    a field with a line break, and DuckDB would load the CR into the field's value. Only a chunk
+    with such a CR is searched; quotes are counted as the text streams by (parity: inside or not)."""
+
+    _LONE = re.compile(r"\r(?!\n)")
+
+    def __init__(self, name: str) -> None:
+        self.name, self.quotes, self.line = name, 0, 1
+        self.pending: tuple[int, int] | None = None  # (quote parity, line) of a CR ending the last chunk
+
+    def feed(self, text: str) -> None:
+        if self.pending is not None:
+            parity, line = self.pending
+            self.pending = None
+            if text and not text.startswith("\n") and parity == 0:
+                self._refuse(line)
+        crs = text.count("\r")
+        if crs and crs != text.count("\r\n"):
+            for match in self._LONE.finditer(text):
+                at = match.start()
+                parity = (self.quotes + text.count('"', 0, at)) % 2
+                line = self.line + text.count("\n", 0, at)
+                if at == len(text) - 1:
+                    self.pending = (parity, line)
+                elif parity == 0:
+                    self._refuse(line)
+        self.quotes += text.count('"')
+        self.line += text.count("\n")
+
+    def close(self) -> None:
+        if self.pending is not None and self.pending[0] == 0:
+            self._refuse(self.pending[1])
+
+    def _refuse(self, line: int) -> None:
+        if line == 1:
+            return  # the header: its own check names what is wrong with it
+        raise Refusal(self.name, "csv", "RFC 4180 CSV (a field with a line break is quoted)",
+                      f"a carriage return outside quotes on line {line}")
+
+
 def _decode(decoder: codecs.IncrementalDecoder, data: bytes, fed: int, newlines: int, name: str,
             encoding: str, final: bool = False) -> str:
     """Decode strictly; an undecodable byte is reported with its offset in the (unzipped) file."""
     pending = len(decoder.getstate()[0])
     try:
-        return decoder.decode(data, final=final)
+        text = decoder.decode(data, final=final)
     except UnicodeDecodeError as exc:
         buffered = exc.object
         offset = fed - pending + exc.start
@@ -186,6 +232,11 @@ def _decode(decoder: codecs.IncrementalDecoder, data: bytes, fed: int, newlines:
         bad = buffered[exc.start : exc.start + 2].hex(" ")
         raise Refusal(name, "encoding", f"{encoding} text",
                       f"undecodable bytes {bad} at byte offset {offset}, line {line}") from None
+    if "\x00" in text:  # no text holds NUL: a file zero-filled by a crash or a broken transfer
+        at = text.index("\x00")
+        raise Refusal(name, "encoding", f"{encoding} text",
+                      f"a NUL byte on line {newlines + 1 + text.count(chr(10), 0, at)}")
+    return text
 
 
 def column_diff(expected: list[str], found: list[str]) -> str:
