@@ -36,6 +36,7 @@ def parse_day(text: str) -> date:
 
 
 EXIT_TRY_AGAIN = 75  # EX_TEMPFAIL: the database is locked by another process; a scheduler retries
+EXIT_IO_ERROR = 74  # EX_IOERR: the disk is full; the load was rolled back
 
 
 def open_db(db: Path | None, read_only: bool = False, create: bool = False):

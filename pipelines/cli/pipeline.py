@@ -9,7 +9,16 @@ import typer
 
 from pipelines import config
 from pipelines.cli import render
-from pipelines.cli.common import DbOption, console, err, open_db, parse_day, progress, require_loaded
+from pipelines.cli.common import (
+    EXIT_IO_ERROR,
+    DbOption,
+    console,
+    err,
+    open_db,
+    parse_day,
+    progress,
+    require_loaded,
+)
 
 commands = typer.Typer(add_completion=False)
 
@@ -23,7 +32,7 @@ def ingest(
 ) -> None:
     """Verify and load every complete delivery; exits 1 when any delivery was refused."""
     from catalog.register import load_register
-    from pipelines.ingest.load import Interrupted, stop_on_signals
+    from pipelines.ingest.load import DiskFull, Interrupted, stop_on_signals
     from pipelines.ingest.load import ingest as run_ingest
 
     roots = landing or config.landing_roots(config.default_landing())
@@ -42,6 +51,9 @@ def ingest(
             err.print(f"[red]已中断 {exc}: the delivery in progress was rolled back (meta.batch: interrupted) "
                       f"and is loaded again by the next run[/red]")
             raise typer.Exit(128 + exc.signum) from None
+        except DiskFull as exc:
+            err.print(f"[red]磁盘已满 {exc}[/red]")
+            raise typer.Exit(EXIT_IO_ERROR) from None
     render.ingest_report(report)
     if report.refused:
         raise typer.Exit(1)

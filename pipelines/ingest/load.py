@@ -11,6 +11,7 @@ its files stay where they are.
 from __future__ import annotations
 
 import contextlib
+import errno
 import multiprocessing
 import os
 import signal
@@ -88,6 +89,22 @@ def _interruption(exc: BaseException) -> BaseException | None:
     if _received:
         return Interrupted(_received[-1])
     return None
+
+
+class DiskFull(RuntimeError):
+    """The disk of the database or of the temporary copies filled up during a load."""
+
+
+def _out_of_space(exc: BaseException | None) -> bool:
+    """ENOSPC anywhere in the exception's chain, from Python (a worker's copy) or from DuckDB."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if isinstance(exc, duckdb.Error) and "No space left on device" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _worker_init(parent: int) -> None:
@@ -398,6 +415,10 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
         if isinstance(upcoming, _Started):
             wait(upcoming.files)
             upcoming.tmp.cleanup()
+        if interruption is None and _out_of_space(exc):
+            where = f"{delivery.system}.{delivery.table} {delivery.biz_date}" if delivery else "the ingest"
+            raise DiskFull(f"no space left on the device while loading {where}: the delivery was rolled back "
+                           f"and its temporary copies removed; free space and run the ingest again") from exc
         if interruption is None:
             raise
         if delivery is not None and not any(o.batch_id == delivery.batch_id() for o in report.outcomes):
