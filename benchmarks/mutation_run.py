@@ -18,6 +18,7 @@ import contextlib
 import difflib
 import json
 import os
+import re
 import sys
 import time
 import tomllib
@@ -54,6 +55,22 @@ def changes(path: str) -> dict[str, str]:
     return out
 
 
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|CHECKPOINT|ORDER BY|VALUES|NULL)\b",
+                  re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def sql_case_only(change: str) -> bool:
+    """A mutant that only changes the case of SQL text: keywords and identifiers are case-insensitive
+    in DuckDB, so it is equivalent as long as no quoted literal ('loaded', 'meta') changed."""
+    parts = change.split(" | ")
+    if len(parts) != 2 or not parts[0].startswith("-") or not parts[1].startswith("+"):
+        return False
+    before, after = parts[0][1:], parts[1][1:]
+    return (before != after and before.lower() == after.lower() and _SQL.search(before) is not None
+            and _QUOTED.findall(before) == _QUOTED.findall(after))
+
+
 def recorded_equivalents() -> dict[str, tuple[str, str]]:
     """name → (reason, change) from the equivalents file: `name<TAB>reason<TAB>change` per line."""
     out = {}
@@ -73,6 +90,15 @@ def generate() -> None:
     copy_also_copy_files()
     setup_source_paths()
     create_mutants(os.cpu_count() or 2)
+
+
+def _previous_codes() -> dict[str, int | None]:
+    codes: dict[str, int | None] = {}
+    for path in modules():
+        meta = Path("mutants") / f"{path}.meta"
+        if meta.exists():
+            codes.update(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+    return codes
 
 
 def report(equivalent: set[str], minimum: float) -> int:
@@ -102,20 +128,37 @@ def main() -> int:
     parser.add_argument("--min", type=float, default=90.0, help="lowest score per module, in %%")
     parser.add_argument("--report-only", action="store_true", help="score the results in mutants/ as they are")
     parser.add_argument("--all", action="store_true", help="run the recorded equivalents too")
+    parser.add_argument("--module", action="append", help="run only the mutants of this module (repeatable), "
+                                                          "e.g. serve/guard.py; the others keep their results")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run only the mutants not killed in the last run (mutants/ kept, not regenerated)")
     args = parser.parse_args()
 
     started = time.monotonic()
-    if not args.report_only:
+    previous = _previous_codes() if args.survivors else {}
+    if args.survivors:  # the tests as they are now (new ones included); the mutants as they were
+        from mutmut.utils.file_utils import copy_also_copy_files
+
+        copy_also_copy_files()
+    elif not args.report_only:
         generate()
     now = {name: change for path in modules() for name, change in changes(path).items()}
     recorded = recorded_equivalents()
     equivalent = {name for name, (_, change) in recorded.items() if now.get(name) == change}
+    by_rule = {name for name, change in now.items() if sql_case_only(change)}
+    print(f"{len(by_rule)} mutants only change the case of SQL text (equivalent by rule, not run)")
+    equivalent |= by_rule
     for name in sorted(set(recorded) - equivalent):
         print(f"recorded as equivalent, but no longer the same change (run again): {name}")
     if not args.report_only:
         from mutmut.__main__ import _run
 
         run = sorted(now) if args.all else sorted(set(now) - equivalent)
+        if args.module:
+            wanted = {module_name(m) + "." for m in args.module}
+            run = [name for name in run if any(name.startswith(w) for w in wanted)]
+        if args.survivors:
+            run = [name for name in run if previous.get(name) not in KILLED]
         log = Path("mutants") / "mutmut-run.log"
         print(f"{len(now)} mutants, {len(now) - len(run)} recorded as equivalent and not run, {len(run)} to run "
               f"(mutmut's output: {log})", flush=True)

@@ -66,13 +66,11 @@ def read_provenance(snapshot: Path) -> Provenance | None:
     return Provenance(*row) if row else None
 
 
-def _source_facts(con: duckdb.DuckDBPyConnection) -> tuple[str | None, date | None]:
-    results = latest_results(con)
-    run_id = max(results, key=lambda r: r["run_at"])["run_id"] if results else None
-    has_batch = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' "
-                            "AND table_name = 'batch'").fetchone()[0]
-    biz_date = con.execute("SELECT max(biz_date) FROM meta.batch WHERE status = 'loaded'").fetchone()[0] \
-        if has_batch else None
+def _source_facts(con: duckdb.DuckDBPyConnection, results: list[dict]) -> tuple[str, date | None]:
+    """The latest quality run among `results` (never empty: publishing needs one) and the newest
+    business date loaded (connect() made meta.batch)."""
+    run_id = max(results, key=lambda r: r["run_at"])["run_id"]
+    biz_date = con.execute("SELECT max(biz_date) FROM meta.batch WHERE status = 'loaded'").fetchone()[0]
     return run_id, biz_date
 
 
@@ -89,13 +87,14 @@ def publish(db: Path, target: Path, *, replace_source: bool = False, dagster_run
             f"(business date {current.biz_date}, {current.published_at:%Y-%m-%d %H:%M:%S} UTC); "
             f"publishing {source} there would replace it: pass --replace-source if that is intended")
     with connect(source) as con:
-        if not latest_results(con):
+        results = latest_results(con)
+        if not results:
             raise PublishRefused("no quality run recorded: run `respool check` first")
         failures = blocking_failures(con)
         if failures:
             names = ", ".join(f"{r['suite']}.{r['expectation_id']}" for r in failures[:5])
             raise PublishRefused(f"{len(failures)} blocking (error) checks failed: {names}")
-        quality_run_id, biz_date = _source_facts(con)
+        quality_run_id, biz_date = _source_facts(con, results)
         con.execute("CHECKPOINT")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(target.name + ".publishing")

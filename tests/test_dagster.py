@@ -129,7 +129,9 @@ def test_materialise_the_pool_in_process(tmp_path):
         "in 20 = kept 16 + superseded 2 + quarantined 2")
     schema = meta["dwd/dwd_ar_item"]["dagster/column_schema"].value
     net_due = next(c for c in schema.columns if c.name == "net_due_date")
-    assert net_due.description == "净到期日 (Net due date by the contract's rule)"
+    assert net_due.description == "净到期日（Net due date by the contract's rule）"  # as the catalog says it
+    bukrs = next(c for c in schema.columns if c.name == "bukrs")
+    assert bukrs.description == "公司代码（Company code，BUKRS）"  # inherited along lineage, with the SAP code
     con = connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM ar_aging(DATE '2026-10-26', 'due')").fetchone()[0] == 3
     con.close()

@@ -171,17 +171,15 @@ def _previous(con: duckdb.DuckDBPyConnection, batch_id: str) -> tuple[str, str |
 
 
 def _current_snapshot_date(con: duckdb.DuckDBPyConnection, table: Table) -> date | None:
-    row = con.execute(
+    return con.execute(
         "SELECT max(biz_date) FROM meta.batch WHERE system = ? AND table_name = ? "
-        "AND status = 'loaded' AND superseded_by IS NULL", [table.system, table.code]).fetchone()
-    return row[0] if row else None
+        "AND status = 'loaded' AND superseded_by IS NULL", [table.system, table.code]).fetchone()[0]
 
 
 def _record(con: duckdb.DuckDBPyConnection, delivery: Delivery, batch_id: str, chk_md5: str,
             control: ControlFile | None, status: str, rule: str | None, reason: str | None) -> None:
     """Write the batch row; a refusal seen again with the same reason keeps its first timestamp."""
-    previous = _previous(con, batch_id)
-    if previous == (status, reason) and status != "loaded":
+    if _previous(con, batch_id) == (status, reason):  # never for "loaded": those are not taken again
         return
     con.execute("DELETE FROM meta.batch_file WHERE batch_id = ?", [batch_id])
     con.execute("DELETE FROM meta.batch WHERE batch_id = ?", [batch_id])
@@ -252,15 +250,13 @@ def _csv_refusal(exc: duckdb.Error, table: Table, files: list[ReadyFile]) -> Ref
     """DuckDB's CSV error as a refusal naming the delivered file it occurred in: the message's
     `file = PATH` line names it (further down than the line, row and cause kept as the reason)."""
     lines = [line.strip() for line in str(exc).strip().splitlines()]
-    named = {line.removeprefix("file = ") for line in lines if line.startswith("file = ")}
-    culprit = next((f for f in files if str(f.readable) in named), None)
-    culprit = culprit or next((f for f in files if any(str(f.readable) in line for line in lines)), files[0])
+    culprit = next((f for f in files if any(line == f"file = {f.readable}" for line in lines)), files[0])
     cause = []
     for line in lines:
         if not line or line.startswith("Possible fixes"):
             break
         cause.append(line)
-    message = "; ".join(cause) or str(exc).strip()
+    message = "; ".join(cause)
     for f in files:
         message = message.replace(str(f.readable), f.entry.name)
     return Refusal(culprit.entry.name, "csv", f"RFC 4180 CSV with {len(table.columns)} columns", message)
@@ -345,7 +341,7 @@ def _finish(con: duckdb.DuckDBPyConnection, job: _Started,
         current = _current_snapshot_date(con, table) if table.mode == "FULL" else None
         if current and control.business_date < current:
             if done and done[0] == "refused":  # refused when it was current: keep that record as it is
-                return Outcome(**job.base(), status="refused", reason=done[1] or "")
+                return Outcome(**job.base(), status="refused", reason=done[1])
             reason = f"snapshot of {control.biz_date} is older than the loaded snapshot of {current:%Y%m%d}"
             _record(con, delivery, batch_id, job.chk_md5, control, "skipped", "stale_snapshot", reason)
             return Outcome(**job.base(), status="skipped", reason=reason)
