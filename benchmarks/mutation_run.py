@@ -55,8 +55,8 @@ def changes(path: str) -> dict[str, str]:
     return out
 
 
-_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|CHECKPOINT|ORDER BY|VALUES|NULL)\b",
-                  re.IGNORECASE)
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|CHECKPOINT|ORDER BY|VALUES|NULL|AND|"
+                  r"JOIN|GROUP BY|LIMIT)\b", re.IGNORECASE)
 _QUOTED = re.compile(r"'[^']*'")
 
 

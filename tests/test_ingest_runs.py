@@ -130,6 +130,9 @@ def test_a_refusal_seen_again_keeps_its_first_record(con, tmp_path, register):
     assert [o.status for o in ingest(con, [landing], register).outcomes] == ["refused"]
     first = con.execute("SELECT * FROM meta.batch").fetchall()
     assert first[0][11:14] == ("refused", "mode", "ERP_T001_20261026.chk: mode: expected FULL, found INCR")
+    # refused by the control file's content, the delivery is still recorded as the control file describes it
+    assert first[0][4:8] == ("INCR", "GBK", 1, 1)
+    assert con.execute("SELECT file_name, rows FROM meta.batch_file").fetchall() == [("ERP_T001_20261026_001.csv", 1)]
     again = ingest(con, [landing], register).outcomes
     assert [(o.status, o.reason) for o in again] == [("refused", first[0][13])]
     assert con.execute("SELECT * FROM meta.batch").fetchall() == first  # recorded_at included
