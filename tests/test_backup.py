@@ -131,8 +131,9 @@ def test_the_nightly_backup_asset_keeps_the_newest_n(system, tmp_path, monkeypat
     monkeypatch.setenv("RESPOOL_AUDIT_LOG", str(audit))
     root = tmp_path / "nightly"
     resources = {"respool": RespoolResource(db_path=str(db)), "backups": BackupResource(root=str(root), keep=2)}
-    for _ in range(3):
-        assert dg.materialize([nightly_backup], resources=resources).success
+    with dg.DagsterInstance.ephemeral() as instance:
+        for _ in range(3):
+            assert dg.materialize([nightly_backup], resources=resources, instance=instance).success
     kept = backups(root)
     assert len(kept) == 2
     assert sorted(json.loads((kept[-1] / "manifest.json").read_text())["files"]) == \

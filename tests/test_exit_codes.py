@@ -125,11 +125,13 @@ def test_dagster_steps_retry_a_locked_database_with_backoff_then_fail_naming_the
         with respool.connect() as con:
             con.execute("SELECT 1")
 
-    result = dg.materialize([reads_the_database], resources={"respool": resources.RespoolResource(db_path=str(db))},
-                            raise_on_error=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([reads_the_database], instance=instance, raise_on_error=False,
+                                resources={"respool": resources.RespoolResource(db_path=str(db))})
+        events = result.all_events
     assert not result.success
     assert len(attempts) == resources.LOCK_RETRIES + 1
     gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert all(later > earlier for earlier, later in itertools.pairwise(gaps))  # waits grow
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    failure = next(e for e in events if e.event_type_value == "STEP_FAILURE")
     assert f"in use by process {proc.pid}" in str(failure.event_specific_data.error)
