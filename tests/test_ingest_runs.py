@@ -224,3 +224,33 @@ def test_an_incremental_delivery_of_an_earlier_date_still_loads(con, tmp_path, r
         (DAY1, "loaded", 4), (DAY2, "unchanged", 0)]
     assert con.execute("SELECT _biz_date::VARCHAR, count(*) FROM ods.bseg GROUP BY 1 ORDER BY 1").fetchall() == [
         ("2026-10-26", 4), ("2026-10-27", 2)]
+
+
+def test_an_orchestrators_interruption_rolls_back_and_is_recorded(con, tmp_path, register, monkeypatch):
+    """Dagster terminates a run by raising its own BaseException in the step: the delivery in
+    progress is rolled back and recorded as interrupted, and the interruption goes on up."""
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    from pipelines.ingest import load
+
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300"))
+    deliver(landing, register, "BSEG", DAY1, bseg_rows(2))
+    real_load = load._load
+
+    def terminated_during_bseg(con, table, *args):
+        if table.code == "BSEG":
+            con.execute(f"SELECT count(*) FROM ods.{table.ods_name}")  # the load's transaction is open
+            raise DagsterExecutionInterruptedError()
+        return real_load(con, table, *args)
+
+    monkeypatch.setattr(load, "_load", terminated_during_bseg)
+    with pytest.raises(DagsterExecutionInterruptedError):
+        ingest(con, [landing], register)
+    assert con.execute("SELECT table_name, status, reason FROM meta.batch ORDER BY 1").fetchall() == [
+        ("BSEG", "interrupted", "DagsterExecutionInterruptedError: rolled back, loaded again by the next run"),
+        ("T001", "loaded", None)]
+    assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'bseg'").fetchone()[0] == 0
+    monkeypatch.setattr(load, "_load", real_load)
+    again = ingest(con, [landing], register)
+    assert [(o.table, o.status) for o in again.outcomes] == [("T001", "unchanged"), ("BSEG", "loaded")]

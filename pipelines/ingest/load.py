@@ -84,7 +84,7 @@ def stop_on_signals() -> Iterator[None]:
 def _interruption(exc: BaseException) -> BaseException | None:
     """The interruption behind `exc`: DuckDB answers a signal during a statement with its own
     "Query interrupted" error, which hides the `Interrupted` our handler raised."""
-    if isinstance(exc, Interrupted | KeyboardInterrupt):
+    if not isinstance(exc, Exception):  # ours, KeyboardInterrupt, an orchestrator's (Dagster's termination)
         return exc
     if _received:
         return Interrupted(_received[-1])
@@ -437,5 +437,5 @@ def _record_interrupted(con: duckdb.DuckDBPyConnection, delivery: Delivery, why:
         return
     con.begin()
     _record(con, delivery, delivery.batch_id(), delivery.chk_md5(), None, "interrupted", "interrupted",
-            f"{why}: rolled back, loaded again by the next run")
+            f"{str(why) or type(why).__name__}: rolled back, loaded again by the next run")
     con.commit()
