@@ -55,20 +55,32 @@ def changes(path: str) -> dict[str, str]:
     return out
 
 
+# SQL keywords as this code base writes them: upper case, inside a string literal with other words
 _SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|FROM|WHERE|CHECKPOINT|ORDER BY|VALUES|NULL|AND|"
-                  r"JOIN|GROUP BY|LIMIT)\b", re.IGNORECASE)
+                  r"JOIN|GROUP BY|LIMIT|EXCLUDE)\b")
+_STRING = re.compile(r"""[rRbBfF]{0,2}("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 _QUOTED = re.compile(r"'[^']*'")
 
 
+def _is_sql_case_change(before: str, after: str) -> bool:
+    return (before.lower() == after.lower() and " " in before.strip("\"'") and _SQL.search(before) is not None
+            and _QUOTED.findall(before[1:-1]) == _QUOTED.findall(after[1:-1]))
+
+
 def sql_case_only(change: str) -> bool:
-    """A mutant that only changes the case of SQL text: keywords and identifiers are case-insensitive
-    in DuckDB, so it is equivalent as long as no quoted literal ('loaded', 'meta') changed."""
+    """A mutant that only changes the case of SQL text inside string literals: SQL keywords and
+    identifiers are case-insensitive in DuckDB, so it is equivalent — as long as the code around
+    the literals is untouched, the literal is SQL (upper-case keywords among other words), and no
+    quoted SQL literal inside it ('loaded', 'meta') changed."""
     parts = change.split(" | ")
     if len(parts) != 2 or not parts[0].startswith("-") or not parts[1].startswith("+"):
         return False
     before, after = parts[0][1:], parts[1][1:]
-    return (before != after and before.lower() == after.lower() and _SQL.search(before) is not None
-            and _QUOTED.findall(before) == _QUOTED.findall(after))
+    if before == after or _STRING.sub("S", before) != _STRING.sub("S", after):
+        return False  # the code outside string literals changed
+    pairs = list(zip(_STRING.findall(before), _STRING.findall(after), strict=True))
+    changed = [(a, b) for a, b in pairs if a != b]
+    return bool(changed) and all(_is_sql_case_change(a, b) for a, b in changed)
 
 
 def recorded_equivalents() -> dict[str, tuple[str, str]]:

@@ -8,16 +8,22 @@ is also shown to leak without the guard, so every case exercises the rewrite."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import duckdb
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.optimizer.scope import traverse_scope
 
 from models.loader import create_macros, table_macro_files
-from serve.guard import REASONS, TABLE_MACROS, GuardedQuery, QueryRefused, guard
+from serve.guard import REASONS, TABLE_MACROS, GuardedQuery, QueryRefused, _verify, guard
 
 MINE = frozenset({"3301"})
 COMPANIES = ("3301", "3302", "3303")
@@ -258,6 +264,83 @@ def test_auditor_is_refused_the_same_things(schema):
     assert _refusal("SELECT * FROM read_csv('/etc/passwd')", schema, codes=None).code == "table_function"
 
 
+# --- refusals, word for word ----------------------------------------------------------------------
+# REFUSALS checks the code and a fragment; these pin what the analyst reads: subject and detail as
+# they are, and the whole message of two refusals. Where the wording is sqlglot's and not the
+# analyst's (a node name, an argument key, a position in the rewritten SQL), the comment says so.
+
+EXACT_REFUSALS = [
+    # (sql, code, subject, detail)
+    ("", "empty", "（空）(empty)", ""),
+    ("SELECT 'unterminated", "syntax", "词法错误 tokenizer", "Error tokenizing 'SELECT 'unterminate'"),
+    ("SELECT 1,\n 'unterminated", "syntax", "词法错误 tokenizer", "Error tokenizing 'SELECT 1,"),  # first line only
+    ("SELECT * FROM dim.dim_customer c, LATERAL 'x'", "syntax", "第 1 行第 45 列 line 1, column 45",
+     "Required keyword: 'this' missing for Lateral near \"'x'\""),  # <class '…Lateral'> shortened
+    ("SELECT bukrs,\n  FROM dwd.dwd_ar_item WHERE", "syntax", "第 2 行第 28 列 line 2, column 28",
+     "Required keyword: 'this' missing for Where near 'WHERE'"),
+    # a parse error that carries no position: no "near", subject "?"
+    ('SELECT CAST(1 AS "DECIMAL(")', "syntax", "?", "No expression was parsed from 'DECIMAL('"),
+    ("SELECT 1; SELECT 2", "multiple_statements", "2 条语句 statements", ""),
+    ("ELSE", "multiple_statements", "0 条语句 statements", ""),  # sqlglot parses no statement at all
+    ("DROP TABLE dwd.dwd_ar_item", "ddl", "DROP", ""),
+    ("UPDATE EXTENSIONS", "extension", "UPDATE", ""),  # not DML: it updates the installed extensions
+    ("PIVOT dwd.dwd_ar_item ON bukrs USING sum(amount_lc)", "statement", "PIVOT",
+     "写成 SELECT * FROM (PIVOT …) / write SELECT * FROM (PIVOT …)"),
+    ("FORCE", "statement", "FORCE", ""),  # sqlglot's fallback Command, keyword unknown
+    ("WITH x AS (RESET 'threads') SELECT * FROM x", "set", "RESET", ""),  # a Command inside a CTE
+    ("1 + 1", "statement", "ADD", ""),  # an expression, not a statement: sqlglot's node name
+    ("(1 + 1)", "statement", "PAREN", ""),
+    ("(VALUES (1))", "statement", "VALUES", ""),  # refused although VALUES (1) is accepted
+    ("SELECT * INTO dwd.copy FROM dwd.dwd_ar_item", "select_into", "SELECT … INTO", ""),
+    ("FROM FROM dim.dim_customer", "unsupported", "FROM Select", ""),  # a query where a table belongs
+    ("SELECT * FROM dwd.dwd_ar_item AT (TIMESTAMP => TIMESTAMP '2026-01-01')", "unsupported",
+     "dwd.dwd_ar_item AT (TIMESTAMP => CAST('2026-01-01' AS TIMESTAMP))", "table option when"),  # sqlglot's key
+    ("SELECT kunnr FROM dim.dim_customer UNION (PIVOT dim.dim_customer ON kunnr USING count(*))", "unsupported",
+     "CTE / scope", "Cannot build a scope for set operation operand: (PIVOT dim.dim_customer ON kunnr USING COUNT(*))"),
+    ("WITH p AS (SELECT 1 AS x) SELECT * FROM $p", "unsupported", "$p", ""),  # a parameter is not the CTE p
+    ("SELECT * FROM ROWS FROM (range(3))", "unsupported", "ROWS FROM (RANGE(0, 3))", ""),
+    ("SELECT * FROM dim.dim_customer c, LATERAL Ar_Aging(DATE '2026-10-31', 'due')", "table_function",
+     "LATERAL Ar_Aging()", ""),  # the analyst's spelling of the name
+    ("SELECT * FROM dim.dim_customer c, LATERAL main.ar_aging(TIMESTAMP '2026-10-31', 'due')", "table_function",
+     "LATERAL main.ar_aging(CAST('2026-10-31' AS TIMESTAMP), 'due')", ""),  # in DuckDB's SQL
+    ("SELECT * FROM other.ods.ar_aging(DATE '2026-10-31', 'due')", "table_function", "other.ods.ar_aging()", ""),
+    ("SELECT * FROM ar_aging(DATE '2026-10-31')", "macro_argument", "ar_aging()", "1 given, 2 expected"),
+    ("SELECT * FROM ar_aging(DATE '2026-10-31', ['due'])", "macro_argument", "ar_aging(['due'])", ""),
+    # accepted by sqlglot, but the rewritten SQL does not parse again: refused by the second check,
+    # with a position in the rewritten SQL ("SELECT LIMIT 100001"), not in the analyst's
+    ("SELECT", "unsupported", "rewrite", "Invalid expression / Unexpected token. Line 1, Col: 19."),
+    # a LATERAL right after a table inside parentheses: kept (sqlglot writes it back unparseable),
+    # never silently dropped from the query
+    ("SELECT * FROM (dwd.dwd_ar_item i LATERAL (SELECT i.belnr AS b) l)", "unsupported", "rewrite",
+     "Expecting ). Line 1, Col: 84."),
+]
+
+
+@pytest.mark.parametrize(("sql", "code", "subject", "detail"), EXACT_REFUSALS,
+                         ids=[f"{c}-{i}" for i, (_, c, _, _) in enumerate(EXACT_REFUSALS)])
+def test_refusal_names_exactly_what_and_why(schema, sql, code, subject, detail):
+    refused = _refusal(sql, schema)
+    assert (refused.code, refused.subject, refused.detail) == (code, subject, detail)
+
+
+def test_refusal_message_word_for_word(schema):
+    assert str(_refusal("SELECT * FROM ods.bsid", schema)) == (
+        "查询被拒绝：表不存在或无权访问（请写“模式.表名”，如 dwd.dwd_ar_item）：ods.bsid | "
+        "Query refused: unknown or not allowed table (write schema.table, e.g. dwd.dwd_ar_item): ods.bsid")
+    assert str(_refusal("SELECT * FROM ar_aging(DATE '2026-10-31')", schema)) == (
+        "查询被拒绝：表宏的参数必须是常量且个数正确：ar_aging() — 1 given, 2 expected | "
+        "Query refused: table macro arguments must be literals, in the right number: ar_aging() — 1 given, 2 expected")
+
+
+def test_other_parser_errors_are_syntax_refusals(schema, monkeypatch):
+    """Any other sqlglot error while parsing is refused as syntax, never raised as it is."""
+    def fail(self, raw_tokens, sql=None):
+        raise TokenError("parser gave up\nsecond line")
+    monkeypatch.setattr(Dialect.get_or_raise("duckdb").parser_class, "parse", fail)
+    refused = _refusal("SELECT 1", schema)
+    assert (refused.code, refused.subject, refused.detail) == ("syntax", "?", "parser gave up")
+
+
 # --- confinement ---------------------------------------------------------------------------------
 
 AGING = "DATE '2026-10-31', 'due'"
@@ -275,6 +358,7 @@ CONFINED = [
     ("qualified_columns", "SELECT dwd.dwd_ar_item.bukrs, respool.dwd.dwd_ar_item.belnr FROM respool.dwd.dwd_ar_item"),
     ("whole_row", "SELECT i FROM dwd.dwd_ar_item i"),
     ("whole_row_qualified", "SELECT dwd.dwd_ar_item FROM dwd.dwd_ar_item"),
+    ("whole_row_catalog", "SELECT respool.dwd.dwd_ar_item FROM respool.dwd.dwd_ar_item"),
     ("backslash_string", r"SELECT 'a\' AS s, bukrs FROM dwd.dwd_ar_item --'"),  # no escape: the rest is SQL
     ("comments", "SELECT /* a */ bukrs, -- b\n belnr FROM -- c\n dwd /* d */ . /* e */ dwd_ar_item -- f"),
     ("cte", "WITH x AS (SELECT * FROM dwd.dwd_ar_item) SELECT bukrs, belnr FROM x"),
@@ -408,6 +492,56 @@ def test_sample_of_rows_stays_within_the_company(full, schema):
         assert {r[0] for r in full.execute(guard(sql, schema, MINE).sql).fetchall()} <= {"3301"}
 
 
+# the rewritten SQL, word for word: what is wrapped, what is left as the analyst wrote it
+REWRITES = [
+    # (sql, guarded SQL for MINE)
+    # the catalog the analyst wrote stays on the wrapped table
+    ("SELECT bukrs FROM respool.dwd.dwd_ar_item",
+     "SELECT bukrs FROM (SELECT * FROM respool.dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS dwd_ar_item LIMIT 100001"),
+    # a table's sample moves to the wrapper, so it samples the caller's rows
+    ("SELECT bukrs FROM dwd.dwd_ar_item TABLESAMPLE 2 ROWS",
+     "SELECT bukrs FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS dwd_ar_item "
+     "TABLESAMPLE RESERVOIR (2 ROWS) LIMIT 100001"),
+    # table qualifiers are lower-cased, column names kept; the wrapped table loses its schema, the
+    # shared table keeps it
+    ("SELECT DWD.DWD_AR_ITEM.BELNR, Dim.Dim_Customer.Name1 FROM dwd.dwd_ar_item JOIN dim.dim_customer USING (kunnr)",
+     "SELECT dwd_ar_item.BELNR, dim.dim_customer.Name1 FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')) "
+     "AS dwd_ar_item JOIN dim.dim_customer USING (kunnr) LIMIT 100001"),
+    # catalog.schema.table.column: the catalog is lower-cased too
+    ("SELECT RESPOOL.DIM.DIM_CUSTOMER.KUNNR FROM respool.dim.dim_customer",
+     "SELECT respool.dim.dim_customer.KUNNR FROM respool.dim.dim_customer LIMIT 100001"),
+    ("SELECT respool.dwd.dwd_ar_item.belnr FROM respool.dwd.dwd_ar_item",
+     "SELECT dwd_ar_item.belnr FROM (SELECT * FROM respool.dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS dwd_ar_item "
+     "LIMIT 100001"),
+    # references that are the analyst's mistake stay as written, for DuckDB to name in its error:
+    # another catalog's table, and an aliased table by its full name
+    ("SELECT other.dwd.dwd_ar_item FROM dwd.dwd_ar_item",
+     "SELECT other.dwd.dwd_ar_item FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS dwd_ar_item "
+     "LIMIT 100001"),
+    ("SELECT dwd.dwd_ar_item.belnr FROM dwd.dwd_ar_item AS i",
+     "SELECT dwd.dwd_ar_item.belnr FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS i LIMIT 100001"),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), REWRITES, ids=[f"rewrite-{i}" for i in range(len(REWRITES))])
+def test_rewritten_sql_word_for_word(full, schema, sql, expected):
+    guarded = guard(sql, schema, MINE)
+    assert guarded.sql == expected
+    try:
+        callers = _rows(database(MINE), sql)
+    except duckdb.Error as error:  # the analyst's own mistake: the guarded SQL fails the same way
+        with pytest.raises(duckdb.Error, match=re.escape(str(error).splitlines()[0])):
+            full.execute(guarded.sql)
+    else:
+        got = _rows(full, guarded.sql)
+        assert got and set(got) <= set(callers)  # the caller's rows (a sample of them)
+
+
+def test_table_sample_is_taken_from_the_callers_rows(full, schema):
+    rows = full.execute(guard("SELECT bukrs FROM dwd.dwd_ar_item TABLESAMPLE 2 ROWS", schema, MINE).sql).fetchall()
+    assert rows == [("3301",), ("3301",)]  # 2 of the caller's 5, not all 5
+
+
 # --- row cap --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sql", "max_rows", "limit"), [
@@ -429,6 +563,28 @@ def test_row_cap(full, schema, sql, max_rows, limit):
     assert len(full.execute(guarded.sql).fetchall()) <= max_rows + 1
 
 
+ROW_CAPS = [
+    # (sql, max_rows, the guarded SQL exactly)
+    ("SELECT * FROM dim.dim_customer LIMIT 11", 10, "SELECT * FROM dim.dim_customer LIMIT 11"),  # at the cap
+    ("SELECT * FROM dim.dim_customer LIMIT 011", 10, "SELECT * FROM dim.dim_customer LIMIT 011"),  # untouched
+    ("SELECT * FROM dim.dim_customer LIMIT 12", 10, "SELECT * FROM dim.dim_customer LIMIT 11"),  # one above
+    ("SELECT * FROM dim.dim_customer FETCH FIRST 2 ROWS ONLY", 10, "SELECT * FROM dim.dim_customer LIMIT 2"),
+    ("SELECT * FROM dim.dim_customer FETCH FIRST 50 ROWS ONLY", 10, "SELECT * FROM dim.dim_customer LIMIT 11"),
+    ("SELECT * FROM dim.dim_customer OFFSET 2 ROWS FETCH NEXT 50 ROWS ONLY", 10,
+     "SELECT * FROM dim.dim_customer LIMIT 11 OFFSET 2"),
+    ("SELECT * FROM dim.dim_customer LIMIT (SELECT 3)", 10, "SELECT * FROM dim.dim_customer LIMIT LEAST((SELECT 3), 11)"),
+    ("SELECT * FROM dim.dim_customer LIMIT 50 PERCENT", 1,
+     "SELECT * FROM (SELECT * FROM dim.dim_customer LIMIT 50 PERCENT) AS __guard_capped LIMIT 2"),
+]
+
+
+@pytest.mark.parametrize(("sql", "max_rows", "expected"), ROW_CAPS, ids=[f"cap-{i}" for i in range(len(ROW_CAPS))])
+def test_row_cap_word_for_word(full, schema, sql, max_rows, expected):
+    guarded = guard(sql, schema, MINE, max_rows=max_rows)
+    assert guarded.sql == expected
+    assert len(full.execute(guarded.sql).fetchall()) <= max_rows + 1
+
+
 def test_row_cap_tells_truncation(full, schema):
     guarded = guard("SELECT * FROM dim.dim_customer", schema, None, max_rows=3)
     rows = full.execute(guarded.sql).fetchall()
@@ -436,7 +592,7 @@ def test_row_cap_tells_truncation(full, schema):
 
 
 def test_max_rows_must_be_positive(schema):
-    with pytest.raises(ValueError, match="max_rows"):
+    with pytest.raises(ValueError, match=r"^max_rows must be at least 1$"):
         guard("SELECT 1", schema, MINE, max_rows=0)
 
 
@@ -444,6 +600,97 @@ def test_table_macros_are_the_projects(full):
     created = {r[0] for r in full.execute(
         "SELECT function_name FROM duckdb_functions() WHERE function_type = 'table_macro'").fetchall()}
     assert set(TABLE_MACROS) <= created
+
+
+# --- the second check: the rewritten SQL, parsed again --------------------------------------------
+# The rewrite never hands _verify a bad query, so these give it one by hand: what a broken rewrite
+# would produce. None of them may pass.
+
+_ALLOWED = {"dwd.dwd_ar_item": frozenset({"bukrs", "belnr", "kunnr"}), "dim.dim_customer": frozenset({"kunnr"})}
+_MINE_ONLY = sqlglot.parse_one("bukrs IN ('3301')", read="duckdb")  # the filter the rewrite writes for MINE
+UNVERIFIED = [
+    # (rewritten SQL, company filter or None for the auditor, subject, detail)
+    ("SELECT 1; SELECT 2", None, "rewrite", "not a single query after rewriting"),
+    ("DROP TABLE dwd.dwd_ar_item", None, "rewrite", "not a single query after rewriting"),
+    ("SELECT * FROM dwd_ar_item", None, "dwd_ar_item", "unresolved reference after rewriting"),
+    ("WITH x AS (SELECT 1) SELECT * FROM x", None, "x", "unresolved reference after rewriting"),  # not renamed
+    ("SELECT * FROM __guard_cte0_x", None, "__guard_cte0_x", "unresolved reference after rewriting"),  # no such CTE
+    ("SELECT * FROM foo([1])", None, "FOO([1])", "table function after rewriting"),
+    ("SELECT * FROM ods.bsid AT (TIMESTAMP => TIMESTAMP '2026-01-01')", None,
+     "ods.bsid AT (TIMESTAMP => CAST('2026-01-01' AS TIMESTAMP))", "unknown table after rewriting"),
+    ("SELECT * FROM other.dim.dim_customer", None, "other.dim.dim_customer", "unknown table after rewriting"),
+    # company-bound tables anywhere but alone in FROM of their filter subquery
+    ("SELECT * FROM dwd.dwd_ar_item AT (TIMESTAMP => TIMESTAMP '2026-01-01')", _MINE_ONLY,
+     "dwd.dwd_ar_item AT (TIMESTAMP => CAST('2026-01-01' AS TIMESTAMP))", "not confined after rewriting"),
+    ("SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')", _MINE_ONLY,  # the filter, but not wrapped
+     "dwd.dwd_ar_item", "not confined after rewriting"),
+    ("SELECT * FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3302')) AS d", _MINE_ONLY,  # another filter
+     "dwd.dwd_ar_item", "not confined after rewriting"),
+    ("SELECT * FROM (SELECT * FROM dwd.dwd_ar_item JOIN dim.dim_customer USING (kunnr) WHERE bukrs IN ('3301')) AS d",
+     _MINE_ONLY, "dwd.dwd_ar_item", "not confined after rewriting"),  # a join inside the filter subquery
+    ("SELECT * FROM (SELECT * FROM dim.dim_customer JOIN dwd.dwd_ar_item USING (kunnr) "
+     "WHERE bukrs IN ('3301')) AS d", _MINE_ONLY, "dwd.dwd_ar_item", "not confined after rewriting"),  # in the join
+    ("SELECT * FROM (SELECT * INTO dwd.dwd_ar_item FROM dim.dim_customer WHERE bukrs IN ('3301')) AS s",
+     _MINE_ONLY, "dwd.dwd_ar_item", "not confined after rewriting"),  # under the filter select, not in FROM
+    # an unchecked source first (a CTE, a generator, a shared table) does not end the check
+    ("WITH __guard_cte0_x AS (SELECT 1) SELECT * FROM __guard_cte0_x, dwd.dwd_ar_item", _MINE_ONLY,
+     "dwd.dwd_ar_item", "not confined after rewriting"),
+    ("SELECT * FROM range(3), dwd.dwd_ar_item", _MINE_ONLY, "dwd.dwd_ar_item", "not confined after rewriting"),
+    ("SELECT * FROM dim.dim_customer, dwd.dwd_ar_item", _MINE_ONLY, "dwd.dwd_ar_item", "not confined after rewriting"),
+]
+
+
+@pytest.mark.parametrize(("sql", "condition", "subject", "detail"), UNVERIFIED,
+                         ids=[f"unverified-{i}" for i in range(len(UNVERIFIED))])
+def test_second_check_refuses_a_bad_rewrite(sql, condition, subject, detail):
+    with pytest.raises(QueryRefused) as info:
+        _verify(sql, Dialect.get_or_raise("duckdb"), _ALLOWED, condition, "respool")
+    refused = info.value
+    assert (refused.code, refused.subject, refused.detail) == ("unsupported", subject, detail)
+
+
+def test_second_check_passes_a_good_rewrite():
+    _verify("SELECT * FROM (SELECT * FROM dwd.dwd_ar_item WHERE bukrs IN ('3301')) AS d JOIN dim.dim_customer "
+            "USING (kunnr)", Dialect.get_or_raise("duckdb"), _ALLOWED, _MINE_ONLY, "respool")
+
+
+def test_guard_runs_the_second_check_with_the_callers_filter(schema, monkeypatch):
+    monkeypatch.setattr("serve.guard._confine", lambda table, name, condition: None)  # a rewrite that wraps nothing
+    refused = _refusal("SELECT belnr FROM dwd.dwd_ar_item", schema)
+    assert (refused.subject, refused.detail) == ("dwd.dwd_ar_item", "not confined after rewriting")
+    assert guard("SELECT belnr FROM dwd.dwd_ar_item", schema, None).tables == ("dwd.dwd_ar_item",)  # auditor
+
+
+# sqlglot's scopes are trusted only as far as they agree: faults injected into traverse_scope
+
+def _with_scopes(monkeypatch, change) -> None:
+    real = traverse_scope
+    monkeypatch.setattr("serve.guard.traverse_scope", lambda root: change(real(root)))
+
+
+def test_a_table_two_scopes_resolve_differently_is_refused(schema, monkeypatch):
+    # the same table listed again in a scope that sees no CTE
+    _with_scopes(monkeypatch, lambda scopes: [*scopes, *(SimpleNamespace(tables=s.tables, cte_sources={})
+                                                         for s in scopes)])
+    refused = _refusal("WITH x AS (SELECT 1 AS one) SELECT one FROM x", schema)
+    assert (refused.code, refused.subject, refused.detail) == ("unsupported", "x", "ambiguous CTE reference")
+
+
+def test_a_table_two_scopes_resolve_alike_is_accepted(schema, monkeypatch):
+    _with_scopes(monkeypatch, lambda scopes: [*scopes, *scopes])
+    guarded = guard("WITH x AS (SELECT 1 AS one) SELECT one FROM x", schema, MINE)
+    assert guarded.sql == "WITH __guard_cte0_x AS (SELECT 1 AS one) SELECT one FROM __guard_cte0_x AS x LIMIT 100001"
+
+
+def test_a_name_resolved_to_another_cte_is_taken_for_a_table(schema, monkeypatch):
+    def a_is_b(scopes):
+        for scope in scopes:
+            if {"a", "b"} <= set(scope.cte_sources):
+                scope.cte_sources = {**scope.cte_sources, "a": scope.cte_sources["b"]}
+        return scopes
+    _with_scopes(monkeypatch, a_is_b)
+    refused = _refusal("WITH a AS (SELECT 1 AS x), b AS (SELECT 2 AS x) SELECT x FROM a", schema)
+    assert (refused.code, refused.subject) == ("unknown_table", "a")
 
 
 # --- property: nested shapes ---------------------------------------------------------------------
