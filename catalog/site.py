@@ -74,6 +74,16 @@ def layer_label(layer: str) -> str:
 # ---- writing -----------------------------------------------------------------------------------
 
 
+def write_project_site(catalog: Catalog, out: Path) -> Path:
+    """The site of the project's catalog: lineage of the model files, the guide from the register."""
+    from catalog.guide import render_guide
+    from catalog.register import load_reference, load_register
+    from lineage.project.resolve import project_lineage
+
+    register = load_register()
+    return write_site(catalog, project_lineage(register=register), out, render_guide(register, load_reference()))
+
+
 def write_site(catalog: Catalog, lineage: ModelLineage, out: Path, guide_markdown: str) -> Path:
     """Write the static site into `out` (created if missing); returns the path of its index.html."""
     out = Path(out)

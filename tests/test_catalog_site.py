@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 from html import escape
 from pathlib import Path
 
@@ -23,9 +22,8 @@ from catalog.site import SiteError, column_anchor, markdown_to_html, page_name, 
 from lineage.project.resolve import project_lineage
 from lineage.render.graph import KIND_COLOURS
 from pipelines.ingest.db import connect
+from tests.browser import ARTEFACTS, chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts" / "pages"  # as tests/test_pages.py
 AR_ITEM = "dwd.dwd_ar_item"
 
 QUERIES = [
@@ -83,14 +81,8 @@ def db_site(tmp_path_factory, db_catalog, lineage, guide) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make browser` installs Debian's chromium and fonts-noto-cjk")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

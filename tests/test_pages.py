@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import socket
 import threading
 import time
@@ -24,11 +23,10 @@ from pipelines.ingest.db import connect
 from serve import access, audit
 from serve.app import Settings, create_app
 from serve.labels import column_labels
+from tests.browser import ARTEFACTS, chromium
 
 pytestmark = pytest.mark.slow
 KEY_DATE = "2026-10-27"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = Path(__file__).resolve().parents[1] / "test-artefacts" / "pages"
 AR_BY_COMPANY = "SELECT bukrs, count(*) AS n FROM dwd.dwd_ar_item GROUP BY bukrs ORDER BY bukrs"
 
 
@@ -60,14 +58,8 @@ def site(tmp_path_factory, published_sample):
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make browser` installs Debian's chromium and fonts-noto-cjk")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

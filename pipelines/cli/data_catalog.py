@@ -67,12 +67,9 @@ def catalog_site(
 
 
 def _write_site(built, out: Path) -> Path:
-    from catalog.guide import render_guide
-    from catalog.register import load_reference, load_register
-    from catalog.site import write_site
-    from lineage.project.resolve import project_lineage
+    from catalog.site import write_project_site
 
-    return write_site(built, project_lineage(), out, render_guide(load_register(), load_reference()))
+    return write_project_site(built, out)
 
 
 @commands.command("search")

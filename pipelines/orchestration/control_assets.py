@@ -8,9 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from catalog.guide import render_guide
-from catalog.register import Register, load_reference
-from lineage.project.resolve import project_lineage
+from catalog.register import Register
 from pipelines import config
 from pipelines.orchestration.ods_assets import DUCKDB_POOL
 from pipelines.orchestration.resources import RespoolResource
@@ -67,14 +65,13 @@ def build_control_assets(register: Register, ods_keys: list[dg.AssetKey], stg_ke
                     "neighbours and glossary terms (meta.catalog_*) - and its static site.")
     def data_catalog(respool: RespoolResource) -> dg.MaterializeResult:
         from catalog.builder import build_catalog, write_catalog
-        from catalog.site import write_site
+        from catalog.site import write_project_site
 
         db = Path(respool.db_path)
         with respool.connect() as con:
             built = build_catalog(con, source_db=str(db.resolve()))
             write_catalog(con, built)
-        index = write_site(built, project_lineage(), config.catalog_dir(),
-                           render_guide(register, load_reference()))
+        index = write_project_site(built, config.catalog_dir())
         return dg.MaterializeResult(metadata={
             "tables": len(built.tables), "columns": sum(len(t.columns) for t in built.tables),
             "glossary_terms": len(built.glossary), "undocumented": len(built.undocumented),
