@@ -44,6 +44,7 @@ class Settings:
     max_rows: int = 100_000
     timeout_s: float = 30.0
     page_size: int = 500
+    catalog_site: Path | None = None  # the data catalog's static site, linked from the pages while it exists
 
 
 class QueryBody(BaseModel):

@@ -10,7 +10,6 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -258,15 +257,10 @@ def test_the_pages_go_through_the_audit(site):
     assert all(site["token"] not in str(r) for r in records)  # the token is never written down
 
 
-@dataclass(frozen=True)
-class SettingsWithCatalog(Settings):
-    catalog_site: Path | None = None
-
-
 def test_the_catalog_link_shows_only_while_its_site_exists(site):
     catalog = site["tmp"] / "catalog-site"
-    settings = SettingsWithCatalog(**{k: getattr(site["settings"], k) for k in
-                                      ("snapshot", "access_db", "audit_log")}, catalog_site=catalog)
+    settings = Settings(**{k: getattr(site["settings"], k) for k in
+                             ("snapshot", "access_db", "audit_log")}, catalog_site=catalog)
     with TestClient(create_app(settings, site["labels"])) as client:
         client.post("/", data={"token": site["token"]})
         assert "/catalog/" not in client.get("/aging").text

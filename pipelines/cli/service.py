@@ -128,6 +128,6 @@ def serve(
     from serve.labels import load_docs
 
     settings = Settings(snapshot=snapshot or config.published_db(), access_db=config.default_access_db(),
-                        audit_log=config.default_audit_log())
+                        audit_log=config.default_audit_log(), catalog_site=config.catalog_dir())
     console.print(f"统一数据服务 data service on http://{host}:{port}/ (API docs /docs), snapshot {settings.snapshot}")
     uvicorn.run(create_app(settings, docs=load_docs()), host=host, port=port, log_level="info")
