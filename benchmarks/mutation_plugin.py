@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 # cheapest first; a module not listed runs last, in collection order
-MODULE_ORDER = ["test_guard.py", "test_contract.py", "test_delivery_rules.py", "test_ingest_runs.py", "test_refusals.py", "test_ingest.py",
+MODULE_ORDER = ["test_guard.py", "test_contract.py", "test_delivery_rules.py", "test_ingest_runs.py", "test_ingest_stops.py", "test_refusals.py", "test_ingest.py",
                 "test_publish_small.py", "test_pool_reading.py", "test_pool.py"]
 
 
