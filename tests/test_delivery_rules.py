@@ -434,3 +434,23 @@ def test_files_checked_in_this_process_report_the_first_failure_in_delivery_orde
     refusal = _refusal(collect_files, futures)
     assert (refusal.file, refusal.rule) == ("ERP_T_20261026_002.csv", "header")
     assert collect_files(futures[:1]) == [ReadyFile(good, folder / good.name, folder / good.name)]
+
+
+@pytest.mark.parametrize(("encoding", "compress"), [("UTF-8", False), ("GBK", True)])
+def test_a_carriage_return_outside_quotes_is_refused_naming_its_line(work, encoding, compress):
+    folder, workdir = work
+    entry = _file(folder, "ERP_T_20261026_001.csv" + (".gz" if compress else ""),
+                  'A,B\r\n甲,"1\r2"\r\n乙,3\r4\r\n'.encode(encoding.lower()), compress=compress)
+    with pytest.raises(Refusal) as caught:
+        prepare_file(folder, entry, encoding, COLUMNS, workdir)
+    refusal = caught.value
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found, refusal.detail) == (
+        entry.name, "csv", "RFC 4180 CSV (a field with a line break is quoted)",
+        "a carriage return outside quotes on line 3", "")
+
+
+def test_a_carriage_return_inside_quotes_is_data(work):
+    folder, workdir = work
+    entry = _file(folder, "YX_T_20261026_001.csv", 'A,B\r\n甲,"1\r2"\r\n乙,"3\r"\r\n'.encode())
+    ready = prepare_file(folder, entry, "UTF-8", COLUMNS, workdir)
+    assert ready.readable == folder / entry.name
