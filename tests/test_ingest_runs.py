@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from catalog.contract import parse_control
+from catalog.contract import FileEntry, parse_control
 from pipelines.ingest.db import connect
 from pipelines.ingest.delivery import discover
-from pipelines.ingest.load import ingest, ingest_delivery
+from pipelines.ingest.filecheck import ReadyFile
+from pipelines.ingest.load import _csv_refusal, ingest, ingest_delivery
 from tests.conftest import bseg_rows, deliver, t001_rows, yx_rows
 
 DAY1, DAY2 = "20261026", "20261027"
@@ -254,3 +255,34 @@ def test_an_orchestrators_interruption_rolls_back_and_is_recorded(con, tmp_path,
     monkeypatch.setattr(load, "_load", real_load)
     again = ingest(con, [landing], register)
     assert [(o.table, o.status) for o in again.outcomes] == [("T001", "unchanged"), ("BSEG", "loaded")]
+
+
+def _ready(work: Path, name: str) -> ReadyFile:
+    return ReadyFile(entry=FileEntry(name=name, rows=1, bytes=10, md5="0" * 32), source=work / name,
+                     readable=work / "respool-x1" / name.removesuffix(".gz"))
+
+
+def test_a_csv_error_names_the_delivered_file_it_occurred_in(tmp_path, register):
+    files = [_ready(tmp_path, "ERP_BSEG_20261026_001.csv.gz"), _ready(tmp_path, "ERP_BSEG_20261026_002.csv.gz")]
+    error = duckdb.InvalidInputException(
+        "Invalid Input Error: CSV Error on Line: 3\n"
+        f"Original Line: 800,{files[1].readable}\n"
+        "Expected Number of Columns: 7 Found: 2\n"
+        "\n"
+        "Possible fixes:\n"
+        "* Disable the parser's strict mode (strict_mode=false)\n"
+        f"  file = {files[1].readable}\n"
+        "  delimiter = , (Set By User)\n")
+    refusal = _csv_refusal(error, register.table("BSEG"), files)
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found) == (
+        "ERP_BSEG_20261026_002.csv.gz", "csv", f"RFC 4180 CSV with {len(register.table('BSEG').columns)} columns",
+        "Invalid Input Error: CSV Error on Line: 3; Original Line: 800,ERP_BSEG_20261026_002.csv.gz; "
+        "Expected Number of Columns: 7 Found: 2")
+
+
+def test_a_csv_error_without_a_file_names_the_first_file(tmp_path, register):
+    files = [_ready(tmp_path, "ERP_T001_20261026_001.csv"), _ready(tmp_path, "ERP_T001_20261026_002.csv")]
+    refusal = _csv_refusal(duckdb.ConversionException("Conversion Error: Could not convert string 'x'\nPossible fixes:"),
+                           register.table("T001"), files)
+    assert (refusal.file, refusal.found) == ("ERP_T001_20261026_001.csv",
+                                             "Conversion Error: Could not convert string 'x'")

@@ -314,3 +314,15 @@ def test_a_full_disk_rolls_back_and_says_where(con, tmp_path, register, monkeypa
                                  "and its temporary copies removed; free space and run the ingest again")
     assert caught.value.__cause__ is full
     assert _batches(con) == ([] if first else [("T001", "loaded", None, None)])
+
+
+def test_an_interruption_after_a_stale_snapshot_was_skipped_keeps_it_skipped(con, tmp_path, register):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", "20261027", t001_rows("3300"))
+    assert [o.status for o in ingest(con, [landing], register).outcomes] == ["loaded"]
+    deliver(landing, register, "T001", DAY1, t001_rows("3300"))  # an older snapshot, late
+    older = next(d for d in discover([landing], register) if d.biz_date == DAY1)
+    assert load.ingest_delivery(con, older, register, tmp_path).status == "skipped"
+    load._record_interrupted(con, older, Interrupted(signal.SIGTERM))
+    assert con.execute("SELECT status FROM meta.batch WHERE batch_id = ?", [older.batch_id()]).fetchall() == [
+        ("skipped",)]

@@ -176,6 +176,10 @@ def test_voucher_lines_in_order_with_account_names(con):
     v = voucher(con, "3301", "2026", "100000011")  # leading zeros added
     assert (v.header["belnr"], v.header["blart"], v.header["budat"]) == ("0100000011", "DR", date(2026, 10, 28))
     assert "_batch_id" not in v.header and "_biz_date" not in v.header
+    # the names the data service shows as column headers, in this order
+    assert [list(line) for line in v.lines] == [
+        ["buzei", "bschl", "koart", "shkzg", "hkont", "account_name_zh", "kunnr", "lifnr", "umskz", "amount_lc",
+         "amount_dc", "sgtxt", "zuonr", "prctr", "kostl", "zfbdt", "zterm", "rebzg", "augdt", "augbl"]] * 2
     assert [(line["buzei"], line["hkont"], line["account_name_zh"], line["kunnr"], line["amount_lc"])
             for line in v.lines] == [("001", "1122010000", "应收账款-电费", C1, Decimal("1000.00")),
                                      ("002", "6001010000", None, None, Decimal("-1000.00"))]
