@@ -189,6 +189,21 @@ def test_the_ingest_starts_at_most_two_spawned_workers_that_watch_this_process(c
     assert (kwargs["initializer"], kwargs["initargs"]) == (load._worker_init, (os.getpid(),))
 
 
+def test_when_the_ingest_returns_its_workers_have_ended(con, tmp_path, register, monkeypatch):
+    workers = []
+
+    class Recording(load.ProcessPoolExecutor):
+        def shutdown(self, *args, **kwargs):  # what is running before the pool is shut down
+            workers.extend((getattr(self, "_processes", None) or {}).values())
+            workers.extend(getattr(self, "_threads", ()))
+            super().shutdown(*args, **kwargs)
+
+    monkeypatch.setattr(load, "ProcessPoolExecutor", Recording)
+    deliver(tmp_path / "landing", register, "T001", DAY1, t001_rows("3300"))
+    assert [o.status for o in ingest(con, [tmp_path / "landing"], register).outcomes] == ["loaded"]
+    assert workers and not any(w.is_alive() for w in workers)
+
+
 def test_every_delivery_is_copied_below_the_given_workdir(con, tmp_path, register, monkeypatch):
     landing, work, system_tmp = tmp_path / "landing", tmp_path / "work", tmp_path / "system-tmp"
     work.mkdir()

@@ -195,6 +195,12 @@ def test_provenance_of_what_is_not_a_snapshot(tmp_path, register):
         read_provenance(text)
     assert str(refused.value) == (f"{text} exists and is not a published snapshot: "
                                   f'IO Error: The file "{text}" exists, but it is not a valid DuckDB database file!')
+    folder = tmp_path / "folder.duckdb"
+    folder.mkdir()
+    with pytest.raises(PublishRefused) as refused:
+        read_provenance(folder)
+    assert str(refused.value) == (f"{folder} exists and is not a published snapshot: "
+                                  f'IO Error: Could not read from file "{folder}": Is a directory')
 
 
 def test_published_into_new_folders_leaving_no_staging_copy(small, tmp_path, register):
@@ -204,6 +210,7 @@ def test_published_into_new_folders_leaving_no_staging_copy(small, tmp_path, reg
     assert publish(db, target) == target
     # an earlier publication that stopped half-way left its staging copy: the next one replaces and removes it
     (target.parent / "respool.duckdb.publishing").write_bytes(b"half a copy")
+    (target.parent / "respool.duckdb.publishing.wal").write_bytes(b"its log")
     publish(db, target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["respool.duckdb"]
     assert read_provenance(target).source_db == str(db.resolve())

@@ -366,10 +366,10 @@ def _finish(con: duckdb.DuckDBPyConnection, job: _Started,
 
 
 def ingest_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery, register: Register,
-                    workdir: Path, before_commit: Callable[[], None] | None = None,
-                    pool: Executor | None = None) -> Outcome:
-    """Verify and load one delivery in one transaction; record the outcome in meta.batch."""
-    job = _start(con, delivery, register, workdir, pool)
+                    workdir: Path, before_commit: Callable[[], None] | None = None) -> Outcome:
+    """Verify and load one delivery in one transaction, its files checked in this process; record
+    the outcome in meta.batch."""
+    job = _start(con, delivery, register, workdir, None)
     return job if isinstance(job, Outcome) else _finish(con, job, before_commit)
 
 
