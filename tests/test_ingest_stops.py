@@ -341,3 +341,20 @@ def test_an_interruption_after_a_stale_snapshot_was_skipped_keeps_it_skipped(con
     load._record_interrupted(con, older, Interrupted(signal.SIGTERM))
     assert con.execute("SELECT status FROM meta.batch WHERE batch_id = ?", [older.batch_id()]).fetchall() == [
         ("skipped",)]
+
+
+def test_rows_not_inserted_in_file_order_stop_the_load_before_they_are_numbered(con, tmp_path, register,
+                                                                               monkeypatch):
+    """DuckDB keeps the order of inserted rows; were that ever lost (a setting, a change in DuckDB),
+    the row numbers could not follow from the rowids and the load stops, rolled back."""
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300", "3302", "3301", "3303"), rows_per_file=2)
+    real = load._insert_sql
+    # the files' rows interleaved by company code: file 1 holds 3300 and 3302, file 2 3301 and 3303
+    monkeypatch.setattr(load, "_insert_sql", lambda table, files: real(table, files) + ' ORDER BY "BUKRS"')
+    with pytest.raises(RuntimeError) as caught:
+        ingest(con, [landing], register)
+    assert str(caught.value) == ("ERP_T001_20261026_001.csv: rows were not inserted in file order; "
+                                 "cannot number them")
+    assert con.execute("SELECT count(*) FROM meta.batch").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 't001'").fetchone()[0] == 0
