@@ -13,6 +13,7 @@ import hashlib
 import locale
 import os
 import pickle
+import re
 from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipelines.ingest.filecheck import (
     CHUNK,
     ReadyFile,
     Refusal,
+    _CarriageReturns,
     collect_files,
     column_diff,
     prepare_file,
@@ -454,3 +456,37 @@ def test_a_carriage_return_inside_quotes_is_data(work):
     entry = _file(folder, "YX_T_20261026_001.csv", 'A,B\r\n甲,"1\r2"\r\n乙,"3\r"\r\n'.encode())
     ready = prepare_file(folder, entry, "UTF-8", COLUMNS, workdir)
     assert ready.readable == folder / entry.name
+
+
+def _carriage_returns(*chunks: str) -> int | None:
+    """The line _CarriageReturns refuses for text streamed in these chunks, or None when it accepts it."""
+    check = _CarriageReturns("ERP_T_20261026_001.csv")
+    try:
+        for chunk in chunks:
+            check.feed(chunk)
+        check.close()
+    except Refusal as refusal:
+        assert (refusal.file, refusal.rule) == ("ERP_T_20261026_001.csv", "csv")
+        found = re.fullmatch(r"a carriage return outside quotes on line (\d+)", refusal.found)
+        assert found, refusal.found
+        return int(found[1])
+    return None
+
+
+@pytest.mark.parametrize(("chunks", "line"), [
+    (["A,B\r\n甲,1\r\n乙,2\r\n"], None),                       # CRLF line ends only
+    (["A,B\r\n甲,1\r\n乙,3\r4\r\n"], 3),                       # a lone CR in one chunk
+    (['A,B\r\n"x",1\r2\r\n'], 2),                              # two quotes before it: outside again
+    (['A,B\r\n"x\r",1\r\n'], None),                             # inside quotes: data
+    (['A,B\r\n甲,1\r2\r\n乙,"x\n', 'y"\r\n'], 2),               # a quote opened after it does not count
+    (['A,B\r\n甲,"x\n', '"\r\n乙,1\r2\r\n'], 4),                # the quote that closes a field in the next chunk
+    (['A,B\r\n甲,"x\n', 'y"\r\n乙,1\r2\r\n'], 4),
+    (["A,B\r", "\n甲,1\r2\r\n"], 2),                           # a chunk that starts with the LF of a CRLF
+    (["A,B\r\n甲,1\r", "2\r\n"], 2),                           # a CR that ends a chunk, no LF after it
+    (["A,B\r\n甲,1\r", "\n乙,2\r\n"], None),                   # … with the LF at the start of the next chunk
+    (["A,B\r\n甲,1\r"], 2),                                    # a CR that ends the file
+    (['A,B\r\n甲,"1\r'], None),                                # … inside an open quote (DuckDB refuses the quote)
+    (["A\rB,C\r\n甲,1\r\n"], None),                            # in the header: its own check names it
+])
+def test_a_lone_carriage_return_across_chunks(chunks, line):
+    assert _carriage_returns(*chunks) == line
