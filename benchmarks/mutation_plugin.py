@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # cheapest first; a module not listed runs last, in collection order
-MODULE_ORDER = ["test_guard.py", "test_contract.py", "test_delivery_rules.py", "test_ingest_runs.py", "test_ingest_stops.py", "test_refusals.py", "test_ingest.py",
+MODULE_ORDER = ["test_guard.py", "test_contract.py", "test_delivery_rules.py", "test_ingest_runs.py", "test_ingest.py", "test_ingest_stops.py", "test_refusals.py",
                 "test_publish_small.py", "test_pool_reading.py", "test_pool.py"]
 
 

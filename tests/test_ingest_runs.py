@@ -286,3 +286,16 @@ def test_a_csv_error_without_a_file_names_the_first_file(tmp_path, register):
                            register.table("T001"), files)
     assert (refusal.file, refusal.found) == ("ERP_T001_20261026_001.csv",
                                              "Conversion Error: Could not convert string 'x'")
+
+
+def test_an_incremental_delivery_without_rows_loads(con, tmp_path, register):
+    """No document changed that day: the file holds only its header and the control file says rows=0."""
+    landing = tmp_path / "landing"
+    deliver(landing, register, "BSEG", DAY1, bseg_rows(2))  # two documents of two lines each
+    control = deliver(landing, register, "BSEG", DAY2, [])
+    assert [(f.rows, f.name) for f in control.files] == [(0, "ERP_BSEG_20261027_001.csv.gz")]
+    report = ingest(con, [landing], register)
+    assert [(o.biz_date, o.status, o.rows) for o in report.outcomes] == [(DAY1, "loaded", 4), (DAY2, "loaded", 0)]
+    assert con.execute("SELECT _biz_date::VARCHAR, count(*) FROM ods.bseg GROUP BY 1").fetchall() == [
+        ("2026-10-26", 4)]
+    assert con.execute("SELECT rows FROM meta.batch WHERE biz_date = '2026-10-27'").fetchall() == [(0,)]
