@@ -481,6 +481,7 @@ def _carriage_returns(*chunks: str) -> int | None:
     (['A,B\r\n甲,1\r2\r\n乙,"x\n', 'y"\r\n'], 2),               # a quote opened after it does not count
     (['A,B\r\n甲,"x\n', '"\r\n乙,1\r2\r\n'], 4),                # the quote that closes a field in the next chunk
     (['A,B\r\n甲,"x\n', 'y"\r\n乙,1\r2\r\n'], 4),
+    (['A,B\r\n甲,"x\n', 'y\n', 'z"\r\n乙,1\r2\r\n'], 5),            # parity carried over two chunks
     (["A,B\r", "\n甲,1\r2\r\n"], 2),                           # a chunk that starts with the LF of a CRLF
     (["A,B\r\n甲,1\r", "2\r\n"], 2),                           # a CR that ends a chunk, no LF after it
     (["A,B\r\n甲,1\r", "\n乙,2\r\n"], None),                   # … with the LF at the start of the next chunk
@@ -490,3 +491,27 @@ def _carriage_returns(*chunks: str) -> int | None:
 ])
 def test_a_lone_carriage_return_across_chunks(chunks, line):
     assert _carriage_returns(*chunks) == line
+
+
+@pytest.mark.parametrize(("encoding", "compress"), [("UTF-8", False), ("GBK", True)])
+def test_a_nul_byte_is_refused_naming_the_first_line_that_holds_one(work, encoding, compress):
+    folder, workdir = work
+    text = "A,B\r\n甲,1\r\n乙,2\x00\r\n丙,\x00\r\n"
+    entry = _file(folder, "ERP_T_20261026_001.csv" + (".gz" if compress else ""), text.encode(encoding.lower()),
+                  compress=compress)
+    with pytest.raises(Refusal) as caught:
+        prepare_file(folder, entry, encoding, COLUMNS, workdir)
+    refusal = caught.value
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found) == (
+        entry.name, "encoding", f"{encoding} text", "a NUL byte on line 3")
+
+
+def test_a_nul_byte_past_the_first_chunk_counts_the_lines_before_it(work):
+    folder, workdir = work
+    data = _big_gbk()
+    at = data.index(b"\r\n", CHUNK + 100) + 2  # the start of a line in the second chunk
+    entry = _file(folder, "ERP_T_20261026_001.csv", data[:at] + b"\x00" + data[at + 1:])
+    with pytest.raises(Refusal) as caught:
+        prepare_file(folder, entry, "GBK", COLUMNS, workdir)
+    line = data[:at].count(b"\n") + 1
+    assert caught.value.found == f"a NUL byte on line {line}"

@@ -11,6 +11,8 @@ import hashlib
 import re
 import shutil
 import socket
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -210,7 +212,29 @@ def test_published_into_new_folders_leaving_no_staging_copy(small, tmp_path, reg
     assert publish(db, target) == target
     # an earlier publication that stopped half-way left its staging copy: the next one replaces and removes it
     (target.parent / "respool.duckdb.publishing").write_bytes(b"half a copy")
-    (target.parent / "respool.duckdb.publishing.wal").write_bytes(b"its log")
     publish(db, target)
     assert sorted(p.name for p in target.parent.iterdir()) == ["respool.duckdb"]
     assert read_provenance(target).source_db == str(db.resolve())
+
+
+def test_the_wal_a_killed_publication_left_is_not_replayed_into_the_next(small, tmp_path, register):
+    db, _ = small
+    _check(db, register, "T001")
+    target = tmp_path / "published" / "respool.duckdb"
+    publish(db, target)
+    staging = target.with_name(target.name + ".publishing")
+    shutil.copyfile(db, staging)
+    # a publication killed while its copy had changes only in the WAL (no checkpoint yet)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import duckdb, os, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "con.execute(\"SET checkpoint_threshold = '1TB'\")\n"
+        "con.execute('CREATE TABLE meta.left_by_a_killed_publish AS SELECT 42 AS answer')\n"
+        "os._exit(9)\n"), str(staging)], capture_output=True, text=True, timeout=60)
+    assert killed.returncode == 9, killed.stderr
+    assert staging.with_name(staging.name + ".wal").stat().st_size > 0
+    publish(db, target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["respool.duckdb"]
+    with connect(target, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'left_by_a_killed_publish'").fetchone()[0] == 0
