@@ -515,3 +515,27 @@ def test_a_nul_byte_past_the_first_chunk_counts_the_lines_before_it(work):
         prepare_file(folder, entry, "GBK", COLUMNS, workdir)
     line = data[:at].count(b"\n") + 1
     assert caught.value.found == f"a NUL byte on line {line}"
+
+
+def test_a_nul_byte_right_after_a_chunk_that_ends_inside_a_line_break(work):
+    folder, workdir = work
+    head = b"A,B\r\n"
+    filler = b"x," + b"1" * (CHUNK + 1 - len(head) - 4) + b"\r\n"
+    data = head + filler + b"y,\x00\r\n"
+    assert data[CHUNK - 1:CHUNK + 1] == b"\r\n"  # the second chunk starts with the LF of line 2
+    entry = _file(folder, "YX_T_20261026_001.csv", data)
+    with pytest.raises(Refusal) as caught:
+        prepare_file(folder, entry, "UTF-8", COLUMNS, workdir)
+    assert caught.value.found == "a NUL byte on line 3"
+
+
+def test_a_first_line_that_does_not_end_in_the_first_chunk_is_judged_on_that_chunk(work):
+    """The header check holds at most the first chunk of a file whose first line never seems to end
+    (a binary file, a file without line breaks): that chunk is reported as the header found."""
+    folder, workdir = work
+    data = b"A,B" + b",x" * CHUNK + b"\r\n1,2\r\n"  # a first line of 2 MiB
+    entry = _file(folder, "YX_T_20261026_001.csv", data)
+    with pytest.raises(Refusal) as caught:
+        prepare_file(folder, entry, "UTF-8", COLUMNS, workdir)
+    assert (caught.value.rule, caught.value.expected) == ("header", "A,B")
+    assert caught.value.found == data[:CHUNK].decode()
