@@ -130,3 +130,74 @@ def test_aging_bucket_picks_the_basis(con):
 def test_aging_bucket_order_follows_the_reports(con):
     buckets = ["未到期", "1-30", "31-60", "61-90", "91-180", "181-365", "365+", "1年以内", "1-2年", "2-3年", "3年以上"]
     assert [_call(con, "aging_bucket_order", b) for b in buckets] == list(range(1, 12))
+
+
+# ---- the table macros (models/table_macros/aging.sql) over hand-made items ---------------------------
+
+# belnr: what the item is; every item posted 2026-10-01, net due 2026-10-21 unless said otherwise
+ITEMS = [
+    # belnr, budat, net due, augdt, special G/L, noted, amount
+    ("OPEN", "2026-10-01", "2026-10-21", None, False, False, "100.00"),
+    ("DUE_ON_KEY", "2026-10-01", "2026-10-31", None, False, False, "10.00"),       # due on the key date
+    ("POSTED_ON_KEY", "2026-10-31", "2026-11-30", None, False, False, "20.00"),
+    ("POSTED_AFTER", "2026-11-01", "2026-11-30", None, False, False, "1000.00"),   # not yet posted
+    ("CLEARED_ON_KEY", "2026-10-01", "2026-10-21", "2026-10-31", False, False, "2000.00"),
+    ("CLEARED_AFTER", "2026-10-01", "2026-07-01", "2026-11-01", False, False, "-30.00"),  # open on the key date
+    ("DOWN_PAYMENT", "2026-10-01", "2026-10-21", None, True, False, "-400.00"),     # special G/L (umskz A)
+    ("DP_CLEARED", "2026-10-01", "2026-10-21", "2026-10-15", True, False, "-4000.00"),
+    ("REQUEST", "2026-10-01", "2026-12-01", None, True, True, "500.00"),            # noted item (umskz F)
+    ("REQUEST_DONE", "2026-10-01", "2026-12-01", "2026-10-20", True, True, "5000.00"),
+]
+
+
+@pytest.fixture(scope="module", params=["ar", "ap"])
+def ledger(request):
+    c = duckdb.connect()
+    create_macros(c)
+    c.execute("CREATE SCHEMA dwd")
+    for name, partner in (("ar", "kunnr"), ("ap", "lifnr")):  # the macro file binds both ledgers' tables
+        c.execute(f"CREATE TABLE dwd.dwd_{name}_item (bukrs VARCHAR, {partner} VARCHAR, umskz VARCHAR, "
+                  "gjahr VARCHAR, belnr VARCHAR, buzei VARCHAR, hkont VARCHAR, blart VARCHAR, budat DATE, "
+                  "net_due_date DATE, augdt DATE, is_special_gl BOOLEAN, is_noted_item BOOLEAN, "
+                  "amount_lc DECIMAL(18,2))")
+    partner = {"ar": "kunnr", "ap": "lifnr"}[request.param]
+    c.executemany(f"INSERT INTO dwd.dwd_{request.param}_item VALUES ('3301', 'P1', ?, '2026', ?, '001', '1122', "
+                  "'DR', ?, ?, ?, ?, ?, ?)",
+                  [["F" if noted else "A" if special else "", belnr, budat, due, augdt, special, noted, amount]
+                   for belnr, budat, due, augdt, special, noted, amount in ITEMS])
+    from models.loader import table_macro_files
+
+    for path in table_macro_files():
+        c.execute(path.read_text(encoding="utf-8"))
+    yield request.param, partner, c
+    c.close()
+
+
+def test_aging_macro_takes_the_ordinary_items_open_on_the_key_date(ledger):
+    name, partner, con = ledger
+    rows = con.execute(f"SELECT belnr, {partner}, bucket, days_past_due, days_since_posting, amount_lc, key_date, "
+                       f"basis FROM {name}_aging(DATE '2026-10-31', 'due') ORDER BY belnr").fetchall()
+    assert rows == [
+        ("CLEARED_AFTER", "P1", "91-180", 122, 30, Decimal("-30.00"), D("2026-10-31"), "due"),
+        ("DUE_ON_KEY", "P1", "未到期", 0, 30, Decimal("10.00"), D("2026-10-31"), "due"),
+        ("OPEN", "P1", "1-30", 10, 30, Decimal("100.00"), D("2026-10-31"), "due"),
+        ("POSTED_ON_KEY", "P1", "未到期", -30, 0, Decimal("20.00"), D("2026-10-31"), "due"),
+    ]
+    by_posting = con.execute(f"SELECT belnr, bucket FROM {name}_aging('2026-10-31', 'posting') ORDER BY belnr")
+    assert by_posting.fetchall() == [("CLEARED_AFTER", "1年以内"), ("DUE_ON_KEY", "1年以内"), ("OPEN", "1年以内"),
+                                     ("POSTED_ON_KEY", "1年以内")]
+    # a day later the item cleared on 11-01 is gone and the one posted that day is in
+    later = con.execute(f"SELECT belnr FROM {name}_aging(DATE '2026-11-01', 'due') ORDER BY belnr").fetchall()
+    assert later == [("DUE_ON_KEY",), ("OPEN",), ("POSTED_AFTER",), ("POSTED_ON_KEY",)]
+
+
+def test_special_gl_and_noted_item_macros_list_what_the_aging_leaves_out(ledger):
+    name, partner, con = ledger
+    special = con.execute(f"SELECT belnr, {partner}, umskz, amount_lc FROM {name}_special_gl(DATE '2026-10-31')")
+    assert special.fetchall() == [("DOWN_PAYMENT", "P1", "A", Decimal("-400.00"))]  # the cleared one and the requests are not
+    noted = con.execute(f"SELECT belnr, umskz, net_due_date, amount_lc, key_date "
+                        f"FROM {name}_noted_items(DATE '2026-10-31')").fetchall()
+    assert noted == [("REQUEST", "F", D("2026-12-01"), Decimal("500.00"), D("2026-10-31"))]
+    before = con.execute(f"SELECT belnr FROM {name}_special_gl(DATE '2026-10-14') ORDER BY belnr").fetchall()
+    assert before == [("DOWN_PAYMENT",), ("DP_CLEARED",)]  # open until its clearing on 10-15
+    assert con.execute(f"SELECT count(*) FROM {name}_noted_items(DATE '2026-09-30')").fetchone()[0] == 0
