@@ -363,7 +363,8 @@ def test_damaged_file_is_reported_by_its_md5_first(work):
     damaged = raw[:10] + bytes([raw[10] ^ 0xFF]) + raw[11:]  # same size: gunzip fails too
     (folder / entry.name).write_bytes(damaged)
     refusal = _refusal(prepare_file, folder, entry, "GBK", COLUMNS, workdir)
-    assert (refusal.rule, refusal.expected, refusal.found) == ("md5", entry.md5, hashlib.md5(damaged).hexdigest())
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found) == (
+        entry.name, "md5", entry.md5, hashlib.md5(damaged).hexdigest())
 
 
 def test_byte_count_before_md5(work):
@@ -371,7 +372,17 @@ def test_byte_count_before_md5(work):
     entry = _file(folder, "ERP_T_20261026_001.csv", b"A,B\r\n")
     (folder / entry.name).write_bytes(b"A,B\r\n1,2\r\n")
     refusal = _refusal(prepare_file, folder, entry, "GBK", COLUMNS, workdir)
-    assert (refusal.rule, refusal.expected, refusal.found) == ("bytes", 5, 10)
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found) == (entry.name, "bytes", 5, 10)
+
+
+def test_a_header_that_is_no_csv_line_is_refused_as_unreadable(work):
+    folder, workdir = work
+    entry = _file(folder, "ERP_T_20261026_001.csv", "A,B\rX\r\n甲,1\r\n".encode("gbk"))  # a CR inside the header
+    refusal = _refusal(prepare_file, folder, entry, "GBK", COLUMNS, workdir)
+    assert (refusal.file, refusal.rule, refusal.expected, refusal.found) == (
+        entry.name, "header", "A,B",
+        "unreadable header: new-line character seen in unquoted field - do you need to open the file in "
+        "universal-newline mode?")
 
 
 @pytest.mark.parametrize(("header", "found", "detail"), [

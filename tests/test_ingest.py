@@ -81,6 +81,16 @@ def test_redelivery_with_other_content_replaces_the_earlier_one(con, tmp_path, r
     assert batches == [(DAY1, "loaded", True), (DAY2, "loaded", False), (DAY2, "loaded", True)]
 
 
+def test_a_full_snapshot_redelivered_for_the_same_date_replaces_the_first(con, tmp_path, register):
+    landing, rerun = tmp_path / "landing", tmp_path / "landing" / "redelivery"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300", "3301"))
+    ingest(con, [landing], register)
+    deliver(rerun, register, "T001", DAY1, t001_rows("3300", "3301", "3302"))  # same date, corrected
+    report = ingest(con, [landing, rerun], register)
+    assert [(o.biz_date, o.status) for o in report.outcomes] == [(DAY1, "unchanged"), (DAY1, "loaded")]
+    assert con.execute("SELECT BUKRS FROM ods.t001 ORDER BY 1").fetchall() == [("3300",), ("3301",), ("3302",)]
+
+
 def test_redelivery_is_taken_after_the_first_delivery_of_its_date(tmp_path, register):
     landing, rerun = tmp_path / "landing", tmp_path / "landing" / "redelivery"
     deliver(rerun, register, "T001", DAY1, t001_rows("3300"))

@@ -299,3 +299,15 @@ def test_an_incremental_delivery_without_rows_loads(con, tmp_path, register):
     assert con.execute("SELECT _biz_date::VARCHAR, count(*) FROM ods.bseg GROUP BY 1").fetchall() == [
         ("2026-10-26", 4)]
     assert con.execute("SELECT rows FROM meta.batch WHERE biz_date = '2026-10-27'").fetchall() == [(0,)]
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused_naming_its_file(con, tmp_path, register):
+    landing = tmp_path / "landing"
+    rows = t001_rows("3300", "3301")
+    rows[1].append("多余")  # eight fields under a header of seven
+    deliver(landing, register, "T001", DAY1, rows)
+    (outcome,) = ingest(con, [landing], register).outcomes
+    assert outcome.status == "refused"
+    assert outcome.reason.startswith("ERP_T001_20261026_001.csv: csv: expected RFC 4180 CSV with 7 columns, found ")
+    assert "work" not in outcome.reason and "respool-" not in outcome.reason  # the delivered name, not the copy's
+    assert con.execute("SELECT status, rule FROM meta.batch").fetchall() == [("refused", "csv")]

@@ -121,8 +121,8 @@ def test_stopping_the_workers_kills_the_running_task_and_cancels_the_queued():
     pool = _pool()
     pool.submit(os.getpid).result(timeout=30)  # the worker is up
     processes = list(pool._processes.values())
-    running = pool.submit(time.sleep, 5)
-    queued = [pool.submit(time.sleep, 5) for _ in range(3)]
+    running = pool.submit(time.sleep, 2)
+    queued = [pool.submit(time.sleep, 2) for _ in range(3)]
     time.sleep(0.2)  # let the first task reach the worker
     load._stop_workers(pool)
     assert processes and all(_ended(p.pid) for p in processes)  # killed, or it would have ended normally
