@@ -122,7 +122,7 @@ def test_stopping_the_workers_kills_the_running_task_and_cancels_the_queued():
     pool.submit(os.getpid).result(timeout=30)  # the worker is up
     processes = list(pool._processes.values())
     running = pool.submit(time.sleep, 2)
-    queued = [pool.submit(time.sleep, 2) for _ in range(3)]
+    queued = [pool.submit(time.sleep, 2) for _ in range(5)]
     time.sleep(0.2)  # let the first task reach the worker
     load._stop_workers(pool)
     assert processes and all(_ended(p.pid) for p in processes)  # killed, or it would have ended normally
@@ -131,7 +131,8 @@ def test_stopping_the_workers_kills_the_running_task_and_cancels_the_queued():
     for future in queued:
         with pytest.raises((CancelledError, BrokenProcessPool)):
             future.result(timeout=30)
-    assert sum(f.cancelled() for f in queued) >= 2  # cancelled before any worker took them
+    # the pool hands at most two tasks ahead to its call queue: the other three were still its own
+    assert sum(f.cancelled() for f in queued) >= 3
 
 
 def test_a_signal_stops_every_running_pool_and_raises_interrupted(received, monkeypatch):
