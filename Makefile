@@ -34,7 +34,7 @@ run: $(STAMP)
 	-$(BIN)/respool publish --db $(RESPOOL_DB)
 	$(BIN)/respool summary --db $(RESPOOL_DB)
 	@# a demo analyst of 杭州供电 (ZJ01) for the data service; a re-run issues a new token
-	@-$(BIN)/respool access revoke demo >/dev/null 2>&1
+	@$(BIN)/respool access revoke demo >/dev/null 2>&1 || true  # none yet on a first run
 	@$(BIN)/respool access add-user demo --org ZJ01
 	@echo "统一数据服务 data service: $(BIN)/respool serve   →  http://127.0.0.1:8000/docs  (Authorization: Bearer <the token above>)"
 	@echo "  e.g. curl -H 'Authorization: Bearer <token>' 'http://127.0.0.1:8000/api/aging?as_of=2026-11-01'"
