@@ -219,13 +219,13 @@ def _chart(series: dict[str, dict[str, float]], buckets: Sequence[str],
 
 # ---- the pages ---------------------------------------------------------------------------------------
 
-def add_pages(app: FastAPI, settings: Settings, labels: dict[str, str], catalog_site: Path | None = None) -> None:
+def add_pages(app: FastAPI, settings: Settings, labels: dict[str, str]) -> None:
     """Adds the pages to the API's app. Call after the API's routes exist and `app.state.principal`
-    is the API's principal function. `catalog_site` (else `settings.catalog_site`): the data catalog's
-    static site, linked and served at /catalog/ only while the folder exists."""
+    is the API's principal function. `settings.catalog_site`, the data catalog's static site, is
+    linked and served at /catalog/ only while the folder exists."""
     api = {route.name: route.endpoint for route in app.routes if isinstance(route, APIRoute)}
     principal: Callable[[Request], access.Principal] = app.state.principal
-    site = catalog_site if catalog_site is not None else settings.catalog_site
+    site = settings.catalog_site
     router = APIRouter(include_in_schema=False)
 
     def signed_in(request: Request) -> access.Principal | None:
