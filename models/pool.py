@@ -3,6 +3,7 @@ the ERP-YX reconciliation. Plain functions over a DuckDB connection; the CLI for
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,16 +36,21 @@ def _basis(basis: str) -> str:
 
 
 def aging(con: duckdb.DuckDBPyConnection, ledger: str, as_of: date, basis: str,
-          by_partner: bool = False) -> list[AgingRow]:
-    """Open ordinary items at the key date, summed per company (and partner) and bucket."""
+          by_partner: bool = False, company_codes: Collection[str] | None = None) -> list[AgingRow]:
+    """Open ordinary items at the key date, summed per company (and partner) and bucket; only
+    those of `company_codes` when given (None: every company)."""
     macro, partner, _ = _ledger(ledger)
     partner_col = partner if by_partner else "NULL"
+    codes = sorted(company_codes) if company_codes is not None else None
+    if codes == []:
+        return []
+    where = f"WHERE bukrs IN ({', '.join('?' for _ in codes)})" if codes else ""
     rows = con.execute(
         f"SELECT bukrs, partner, bucket, amount_lc, item_count FROM ("
         f"  SELECT bukrs, {partner_col} AS partner, bucket, sum(amount_lc) AS amount_lc, count(*) AS item_count "
-        f"  FROM {macro}(?::DATE, ?) GROUP BY 1, 2, 3) "
+        f"  FROM {macro}(?::DATE, ?) {where} GROUP BY 1, 2, 3) "
         f"ORDER BY bukrs, partner NULLS FIRST, aging_bucket_order(bucket)",
-        [as_of, _basis(basis)]).fetchall()
+        [as_of, _basis(basis), *(codes or [])]).fetchall()
     return [AgingRow(b, p, k, a, n) for b, p, k, a, n in rows]
 
 

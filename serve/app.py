@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -45,10 +45,23 @@ class Settings:
     timeout_s: float = 30.0
     page_size: int = 500
     catalog_site: Path | None = None  # the data catalog's static site, linked from the pages while it exists
+    cache_mb: int = 64  # answers kept per published snapshot (JSON and CSV; 0 keeps none)
 
 
 class QueryBody(BaseModel):
     sql: str = Field(min_length=1, max_length=100_000, description="one read-only query (DuckDB SQL)")
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An answer as sent, kept with its snapshot: the same question on the same snapshot gets the
+    same bytes, and the audit the same record of what ran."""
+
+    body: bytes
+    status: int
+    media_type: str | None
+    headers: dict[str, str]
+    audit: dict
 
 
 @dataclass
@@ -77,7 +90,7 @@ def _jsonable(value: object) -> object:
 def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs: Docs | None = None) -> FastAPI:
     """The service over one published snapshot; `labels_zh` gives Chinese column headers, `docs` the
     tables' and columns' documentation for /api/tables."""
-    pool = SnapshotPool(settings.snapshot)
+    pool = SnapshotPool(settings.snapshot, cache_bytes=settings.cache_mb * 1024 * 1024)
     labels = labels_zh if labels_zh is not None else (docs.labels_zh() if docs else {})
     app = FastAPI(title="respool 统一数据服务", version="1",
                   description="应收应付资源池的只读数据服务：按机构限定公司代码。Read-only service over the published "
@@ -131,9 +144,6 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
     def allowed(who: access.Principal, bukrs: str) -> bool:
         return who.company_codes is None or bukrs in who.company_codes
 
-    def scoped(who: access.Principal, rows: Sequence[tuple], bukrs_index: int = 0) -> list[tuple]:
-        return [r for r in rows if allowed(who, r[bukrs_index])]
-
     def answer(table: Table, fmt: Format, request: Request, who: access.Principal) -> Response:
         request.state.audit["rows"] = len(table.rows)
         if fmt == "csv":
@@ -164,6 +174,30 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
                 "row_count": len(table.rows), "truncated": table.truncated, **(table.extra or {})}
         return JSONResponse(body)
 
+    def remembered(request: Request, key: tuple, fmt: Format, produce: Callable[[object], Response]) -> Response:
+        """The answer `produce` makes with a cursor on the current snapshot, made once per snapshot
+        and question (`key`, which must hold everything the answer depends on, the caller's company
+        codes included where they shape it). A workbook is made afresh: it names who asked and when."""
+        if fmt == "xlsx":
+            with pool.cursor() as cur:
+                return produce(cur)
+
+        def compute(cur: object) -> _Stored:
+            before = dict(request.state.audit)
+            response = produce(cur)
+            said = {k: v for k, v in request.state.audit.items() if k not in before or before[k] != v}
+            headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return _Stored(bytes(response.body), response.status_code, response.media_type, headers, said)
+
+        stored, hit = pool.cached(key, compute, weight=lambda s: len(s.body) + 1024)
+        if hit:
+            request.state.audit.update(stored.audit)
+        request.state.audit["cached"] = hit
+        return Response(stored.body, stored.status, stored.headers, stored.media_type)
+
+    def codes(who: access.Principal) -> tuple[str, ...] | None:
+        return None if who.company_codes is None else tuple(sorted(who.company_codes))
+
     def snapshot_errors(fn: Callable[[], Response]) -> Response:
         try:
             return fn()
@@ -175,29 +209,28 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
     @app.get("/api/health", summary="快照状态 snapshot state (no token)")
     def health() -> dict:
         try:
-            with pool.cursor() as cur:
-                made = _provenance(cur)
+            made, _ = pool.cached(("provenance",), _provenance, weight=lambda _: 1024)
         except SnapshotMissing as exc:
             raise HTTPException(503, {"error": "没有已发布的快照 no published snapshot", "detail": str(exc)}) from None
         return {"status": "ok", **made}
 
     @app.get("/api/tables", summary="可查询的表 tables the caller may query")
-    def tables(who: Who) -> dict:
-        def fetch() -> dict:
-            with pool.cursor() as cur:
-                catalog = read_catalog(cur)
+    def tables(request: Request, who: Who) -> Response:
+        def produce(cur) -> Response:
+            catalog = read_catalog(cur)
+
             def column(table: str, name: str) -> dict:
                 doc = docs.columns.get(table, {}).get(name) if docs else None
                 return {"name": name, "zh": doc.zh if doc else labels.get(name), "en": doc.en if doc else None,
                         "sap_field": doc.code if doc else None}
 
-            return {"tables": [
+            return JSONResponse({"tables": [
                 {"table": name, "name_zh": (docs.tables.get(name) or (None, None))[0] if docs else None,
                  "description_en": (docs.tables.get(name) or (None, None))[1] if docs else None,
                  "scoped_by_company": "bukrs" in columns,
                  "columns": [column(name, c) for c in columns]}
-                for name, columns in sorted(catalog.items())]}
-        return snapshot_errors(lambda: JSONResponse(fetch()))
+                for name, columns in sorted(catalog.items())]})
+        return snapshot_errors(lambda: remembered(request, ("tables",), "json", produce))
 
     @app.get("/api/aging", summary="账龄 aging at a key date")
     def aging(request: Request, who: Who, as_of: date,
@@ -205,11 +238,10 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
               by: Literal["company", "customer", "vendor", "partner"] = "company", format: Format = "json") -> Response:
         from models.pool import aging as pool_aging
 
-        def fetch() -> Response:
-            with pool.cursor() as cur:
-                rows = pool_aging(cur, ledger, as_of, basis, by_partner=by != "company")
+        def produce(cur) -> Response:
+            rows = pool_aging(cur, ledger, as_of, basis, by_partner=by != "company", company_codes=who.company_codes)
             partner = LEDGERS[ledger][0]
-            mine = [(r.bukrs, r.partner, r.bucket, r.amount_lc, r.item_count) for r in rows if allowed(who, r.bukrs)]
+            mine = [(r.bukrs, r.partner, r.bucket, r.amount_lc, r.item_count) for r in rows]
             columns = ["bukrs", partner, "bucket", "amount_lc", "item_count"]
             if by == "company":
                 columns.remove(partner)
@@ -217,7 +249,8 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
             table = Table(f"{LEDGERS[ledger][1]}账龄 {as_of}", columns, mine,
                           extra={"ledger": ledger, "as_of": as_of.isoformat(), "basis": basis})
             return answer(table, format, request, who)
-        return snapshot_errors(fetch)
+        key = ("aging", ledger, as_of, basis, by == "company", format, codes(who))
+        return snapshot_errors(lambda: remembered(request, key, format, produce))
 
     @app.get("/api/items", summary="账龄明细 the items behind one aging figure")
     def items(request: Request, who: Who, as_of: date, bukrs: str, bucket: str,
@@ -231,9 +264,8 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
                                       "detail": bukrs})
         size = page_size or settings.page_size
 
-        def fetch() -> Response:
-            with pool.cursor() as cur:
-                found = aging_items(cur, ledger, as_of, basis, bukrs, bucket, partner)
+        def produce(cur) -> Response:
+            found = aging_items(cur, ledger, as_of, basis, bukrs, bucket, partner)
             columns = ["bukrs", LEDGERS[ledger][0], "gjahr", "belnr", "buzei", "hkont", "blart", "budat",
                        "net_due_date", "days_past_due", "days_since_posting", "bucket", "amount_lc"]
             total = sum((r[-1] for r in found), Decimal("0"))
@@ -241,25 +273,27 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
             table = Table(f"明细 {bukrs} {bucket}", columns, list(page_rows), extra={
                 "total_items": len(found), "total_amount_lc": float(total), "page": page, "page_size": size})
             return answer(table, format, request, who)
-        return snapshot_errors(fetch)
+        # one company's items: the same answer for every caller allowed to see that company
+        page_key = (page, size) if format == "json" else None
+        key = ("items", ledger, as_of, basis, bukrs, bucket, partner, page_key, format)
+        return snapshot_errors(lambda: remembered(request, key, format, produce))
 
     @app.get("/api/voucher/{bukrs}/{gjahr}/{belnr}", summary="凭证穿透 a voucher and all its lines")
-    def voucher(who: Who, bukrs: str, gjahr: str, belnr: str) -> Response:
+    def voucher(request: Request, who: Who, bukrs: str, gjahr: str, belnr: str) -> Response:
         from models.pool import voucher as find_voucher
 
         not_found = HTTPException(404, {"error": "凭证不存在 no such voucher", "detail": f"{bukrs}/{gjahr}/{belnr}"})
         if not allowed(who, bukrs):
             raise not_found  # another organisation's vouchers do not exist for this caller
 
-        def fetch() -> Response:
-            with pool.cursor() as cur:
-                v = find_voucher(cur, bukrs, gjahr, belnr)
+        def produce(cur) -> Response:
+            v = find_voucher(cur, bukrs, gjahr, belnr)
             if v.header is None and not v.lines:
                 raise not_found
             clean = lambda d: {k: _jsonable(x) for k, x in d.items()} if d else None  # noqa: E731
             return JSONResponse({"header": clean(v.header), "lines": [clean(line) for line in v.lines],
                                  "reversal_partner": clean(v.reversal_partner), "balance": float(v.balance)})
-        return snapshot_errors(fetch)
+        return snapshot_errors(lambda: remembered(request, ("voucher", bukrs, gjahr, belnr), "json", produce))
 
     @app.get("/api/recon", summary="营销-财务对账 ERP vs YX receivables")
     def recon(request: Request, who: Who, month: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
@@ -270,43 +304,43 @@ def create_app(settings: Settings, labels_zh: dict[str, str] | None = None, docs
             raise HTTPException(403, {"error": "无权访问该公司代码 company code not in your organisation",
                                       "detail": bukrs})
 
-        def fetch() -> Response:
-            with pool.cursor() as cur:
-                rows = reconciliation(cur)
-            rows = [r for r in rows if allowed(who, r["bukrs"]) and (month is None or r["bill_month"] == month)
-                    and (bukrs is None or r["bukrs"] == bukrs)]
+        def produce(cur) -> Response:
+            rows = [r for r in reconciliation(cur) if allowed(who, r["bukrs"])
+                    and (month is None or r["bill_month"] == month) and (bukrs is None or r["bukrs"] == bukrs)]
             columns = list(rows[0]) if rows else ["bukrs", "bill_month", "yx_billed", "erp_posted", "difference"]
             table = Table("营销-财务对账", columns, [tuple(r[c] for c in columns) for r in rows])
             return answer(table, format, request, who)
-        return snapshot_errors(fetch)
+        key = ("recon", month, bukrs, format, codes(who))
+        return snapshot_errors(lambda: remembered(request, key, format, produce))
 
     @app.post("/api/query", summary="只读 SQL read-only SQL through the query guard")
     def query(request: Request, who: Who, body: QueryBody, format: Format = "json") -> Response:
         request.state.audit["sql_submitted"] = body.sql
 
-        def fetch() -> Response:
-            with pool.cursor() as cur:
-                catalog = read_catalog(cur)
-                try:
-                    guarded = guard(body.sql, catalog, who.company_codes, max_rows=settings.max_rows)
-                except QueryRefused as exc:
-                    request.state.audit["error"] = str(exc)
-                    raise HTTPException(400, {"error": "查询被拒绝 query refused", "detail": str(exc)}) from None
-                request.state.audit.update(sql_run=guarded.sql, tables=list(guarded.tables),
-                                           columns=_columns_read(guarded.sql, catalog))
-                try:
-                    result = run(cur, guarded.sql, max_rows=settings.max_rows, timeout_s=settings.timeout_s)
-                except QueryTimeout as exc:
-                    request.state.audit["error"] = str(exc)
-                    raise HTTPException(408, {"error": "查询超时 query timed out", "detail": str(exc)}) from None
-                except Exception as exc:  # a query the guard let through can still fail in DuckDB
-                    message = str(exc).strip().splitlines()[0]
-                    request.state.audit["error"] = message
-                    raise HTTPException(400, {"error": "查询失败 query failed", "detail": message}) from None
+        def produce(cur) -> Response:
+            catalog = read_catalog(cur)
+            try:
+                guarded = guard(body.sql, catalog, who.company_codes, max_rows=settings.max_rows)
+            except QueryRefused as exc:
+                request.state.audit["error"] = str(exc)
+                raise HTTPException(400, {"error": "查询被拒绝 query refused", "detail": str(exc)}) from None
+            request.state.audit.update(sql_run=guarded.sql, tables=list(guarded.tables),
+                                       columns=_columns_read(guarded.sql, catalog))
+            try:
+                result = run(cur, guarded.sql, max_rows=settings.max_rows, timeout_s=settings.timeout_s)
+            except QueryTimeout as exc:
+                request.state.audit["error"] = str(exc)
+                raise HTTPException(408, {"error": "查询超时 query timed out", "detail": str(exc)}) from None
+            except Exception as exc:  # a query the guard let through can still fail in DuckDB
+                message = str(exc).strip().splitlines()[0]
+                request.state.audit["error"] = message
+                raise HTTPException(400, {"error": "查询失败 query failed", "detail": message}) from None
             table = Table("查询结果 query", result.columns, result.rows, result.truncated,
                           extra={"sql": body.sql, "tables": list(guarded.tables)})
             return answer(table, format, request, who)
-        return snapshot_errors(fetch)
+        # the guard confines the query to the caller's company codes: the answer depends on them
+        key = ("query", body.sql, format, codes(who))
+        return snapshot_errors(lambda: remembered(request, key, format, produce))
 
     from serve.pages import add_pages  # the analysts' pages, over the endpoints above
 

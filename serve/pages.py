@@ -412,7 +412,7 @@ def add_pages(app: FastAPI, settings: Settings, labels: dict[str, str]) -> None:
     @router.get("/voucher/{bukrs}/{gjahr}/{belnr}")
     def voucher_page(request: Request, bukrs: str, gjahr: str, belnr: str) -> Response:
         def render(who: access.Principal) -> HTMLResponse:
-            data = json.loads(api["voucher"](who=who, bukrs=bukrs, gjahr=gjahr, belnr=belnr).body)
+            data = json.loads(api["voucher"](request=request, who=who, bukrs=bukrs, gjahr=gjahr, belnr=belnr).body)
             header = data["header"] or {}
             fields = "".join(f"<dt>{_label(k, labels)}</dt><dd>{_e(_fmt(v))}</dd>" for k, v in header.items()
                              if not k.startswith("_"))
@@ -473,7 +473,7 @@ def add_pages(app: FastAPI, settings: Settings, labels: dict[str, str]) -> None:
     # -- SQL 控制台 console ----------------------------------------------------------------------------------
 
     def console(request: Request, who: access.Principal, sql: str, outcome: str = "", status: int = 200) -> HTMLResponse:
-        catalog = json.loads(api["tables"](who=who).body)["tables"]
+        catalog = json.loads(api["tables"](request=request, who=who).body)["tables"]
         tables = "".join(f'<a data-table="{_e(t["table"])}" title="{_e(", ".join(c["name"] for c in t["columns"]))}">'
                          f'{_e(t["table"])}</a>' for t in catalog)
         body = (f'<h1>SQL 查询 <span class="en">console</span></h1>'

@@ -7,18 +7,26 @@ through its open handle); the next request finds the new file and opens a new ge
 generation closes when its last request ends. Each generation is its own in-memory DuckDB that
 attaches the file read-only, then locks itself down: no file, network or extension access from
 SQL, configuration frozen, bounded memory and threads — the second wall behind the query guard.
+
+A published file never changes, so an answer computed on a generation stays right for as long as
+that generation lives: each generation keeps a bounded cache of answers (least recently used
+first out, by size), dropped with the generation when the next publication replaces it.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+T = TypeVar("T")
 
 CATALOG = "respool"  # the name queries may qualify tables with (respool.dwd.x)
 
@@ -46,13 +54,49 @@ def _identity(path: Path) -> Identity:
     return Identity(st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+class AnswerCache:
+    """Answers computed on one generation, by key; at most `capacity` bytes (as weighed by the
+    caller), the least recently used dropped first. An answer larger than the whole cache is not kept."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.size = 0
+        self._entries: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[bool, object]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return False, None
+            self._entries.move_to_end(key)
+            return True, entry[0]
+
+    def put(self, key: Hashable, value: object, weight: int) -> None:
+        if weight > self.capacity:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self._entries[key] = (value, weight)
+            self.size += weight
+            while self.size > self.capacity:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.size -= dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class _Generation:
     """One published file, attached read-only and locked down; closed when retired and idle."""
 
-    def __init__(self, path: Path, identity: Identity, memory_limit: str, threads: int) -> None:
+    def __init__(self, path: Path, identity: Identity, memory_limit: str, threads: int, cache_bytes: int) -> None:
         self.identity = identity
         self.users = 0
         self.retired = False
+        self.answers = AnswerCache(cache_bytes)
         self.con = duckdb.connect(":memory:")
         try:
             escaped = str(path).replace("'", "''")
@@ -74,9 +118,10 @@ class _Generation:
 class SnapshotPool:
     """Hands out cursors on the current published snapshot; see the module docstring."""
 
-    def __init__(self, path: Path, memory_limit: str = "2GB", threads: int = 2) -> None:
+    def __init__(self, path: Path, memory_limit: str = "2GB", threads: int = 2,
+                 cache_bytes: int = 64 * 1024 * 1024) -> None:
         self.path = Path(path)
-        self._memory_limit, self._threads = memory_limit, threads
+        self._memory_limit, self._threads, self._cache_bytes = memory_limit, threads, cache_bytes
         self._lock = threading.Lock()
         self._current: _Generation | None = None
 
@@ -85,7 +130,7 @@ class SnapshotPool:
         with self._lock:
             current = self._current
             if current is None or current.identity != identity:
-                fresh = _Generation(self.path, identity, self._memory_limit, self._threads)
+                fresh = _Generation(self.path, identity, self._memory_limit, self._threads, self._cache_bytes)
                 if current is not None:
                     current.retired = True
                     if current.users == 0:
@@ -104,12 +149,27 @@ class SnapshotPool:
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one request, on the snapshot current when the request started."""
         generation = self._acquire()
-        cursor = generation.con.cursor()
         try:
-            cursor.execute(f"USE {CATALOG}")  # each cursor is a session of its own
-            yield cursor
+            with _session(generation) as cursor:
+                yield cursor
         finally:
-            cursor.close()
+            self._release(generation)
+
+    def cached(self, key: Hashable, compute: Callable[[duckdb.DuckDBPyConnection], T],
+               weight: Callable[[T], int]) -> tuple[T, bool]:
+        """The answer for `key` on the current snapshot, and whether it came from the cache:
+        computed once with a cursor on that snapshot (`compute`), then kept with the snapshot,
+        weighed by `weight` bytes. An exception from `compute` is raised and nothing is kept."""
+        generation = self._acquire()
+        try:
+            found, value = generation.answers.get(key)
+            if found:
+                return value, True  # type: ignore[return-value]
+            with _session(generation) as cursor:
+                value = compute(cursor)
+            generation.answers.put(key, value, weight(value))
+            return value, False
+        finally:
             self._release(generation)
 
     def close(self) -> None:
@@ -119,6 +179,16 @@ class SnapshotPool:
                 if self._current.users == 0:
                     self._current.close()
                 self._current = None
+
+
+@contextmanager
+def _session(generation: _Generation) -> Iterator[duckdb.DuckDBPyConnection]:
+    cursor = generation.con.cursor()
+    try:
+        cursor.execute(f"USE {CATALOG}")  # each cursor is a session of its own
+        yield cursor
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True)

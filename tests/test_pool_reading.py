@@ -139,6 +139,14 @@ def test_aging_by_partner(con):
     ]
 
 
+def test_aging_of_some_company_codes_only(con):
+    assert aging(con, "ar", KEY, "due", by_partner=True, company_codes={"3302"}) == [
+        AgingRow("3302", C1, "1-30", Decimal("100.00"), 1)]
+    assert aging(con, "ar", KEY, "due", company_codes=["3302", "3301"]) == aging(con, "ar", KEY, "due")
+    assert aging(con, "ar", KEY, "due", company_codes={"3399"}) == []
+    assert aging(con, "ar", KEY, "due", company_codes=set()) == []  # an organisation without companies sees none
+
+
 def test_aging_on_the_posting_basis_and_of_payables(con):
     assert aging(con, "ar", KEY, "posting") == [AgingRow("3301", None, "1年以内", Decimal("530.00"), 4),
                                                 AgingRow("3302", None, "1年以内", Decimal("100.00"), 1)]

@@ -187,3 +187,21 @@ def test_every_request_is_audited(service):
     assert any(r["status"] == 401 and r["user"] is None for r in records)
     assert all(r["ms"] >= 0 for r in records)
     assert date.fromisoformat(records[-1]["time"][:10]) >= date(2026, 1, 1)
+
+
+def test_a_question_asked_again_is_answered_from_the_snapshots_cache_and_audited_alike(service):
+    sql = "SELECT bukrs, hkont, sum(amount_lc) AS amount FROM dwd.dwd_ar_item GROUP BY ALL ORDER BY ALL"
+    headers = {"Authorization": f"Bearer {service['tokens']['south']}"}
+    first, again = (service["client"].post("/api/query", json={"sql": sql}, headers=headers) for _ in range(2))
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    asked = [r for r in audit.read(service["settings"].audit_log)
+             if r["endpoint"] == "/api/query" and r.get("sql_submitted") == sql]
+    assert [r["cached"] for r in asked] == [False, True]
+    said = ("sql_run", "tables", "columns", "rows", "status")
+    assert {k: asked[0][k] for k in said} == {k: asked[1][k] for k in said}
+    assert asked[1]["rows"] == len(first.json()["rows"]) > 0
+    # another organisation asking the same is answered for its own company codes, not from south's answer
+    other = service["client"].post("/api/query", json={"sql": sql},
+                                   headers={"Authorization": f"Bearer {service['tokens']['hz']}"})
+    assert {r[0] for r in other.json()["rows"]} == {"3301"}
+    assert {r[0] for r in first.json()["rows"]} == {"3303", "3311"}

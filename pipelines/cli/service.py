@@ -120,6 +120,7 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     snapshot: SnapshotOption = None,
+    cache_mb: Annotated[int, typer.Option(min=0, help="answers kept per published snapshot, in MB (0: none)")] = 64,
 ) -> None:
     """统一数据服务 the HTTP API (OpenAPI at /docs) over the published snapshot."""
     import uvicorn
@@ -128,6 +129,6 @@ def serve(
     from serve.labels import load_docs
 
     settings = Settings(snapshot=snapshot or config.published_db(), access_db=config.default_access_db(),
-                        audit_log=config.default_audit_log(), catalog_site=config.catalog_dir())
+                        audit_log=config.default_audit_log(), catalog_site=config.catalog_dir(), cache_mb=cache_mb)
     console.print(f"统一数据服务 data service on http://{host}:{port}/ (API docs /docs), snapshot {settings.snapshot}")
     uvicorn.run(create_app(settings, docs=load_docs()), host=host, port=port, log_level="info")
