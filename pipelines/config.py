@@ -74,3 +74,10 @@ def backup_dir() -> Path:
 def backup_keep() -> int:
     """How many backups the nightly backup keeps: $RESPOOL_BACKUP_KEEP, else 7."""
     return int(os.environ.get("RESPOOL_BACKUP_KEEP") or 7)
+
+
+def ingest_workers_from_bytes() -> int:
+    """Deliveries to check with at least this many bytes of data files get worker processes (starting
+    them costs about a second; below it the files are checked in the ingesting process):
+    $RESPOOL_INGEST_WORKERS_FROM_MB, else 8 MB."""
+    return int(float(os.environ.get("RESPOOL_INGEST_WORKERS_FROM_MB") or 8) * 1024 * 1024)

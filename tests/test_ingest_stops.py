@@ -19,12 +19,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines import config
 from pipelines.ingest import load
 from pipelines.ingest.delivery import discover
 from pipelines.ingest.load import DiskFull, Interrupted, ingest
 from tests.conftest import bseg_rows, deliver, t001_rows
 
 DAY1 = "20261026"
+
+
+@pytest.fixture(autouse=True)
+def workers_for_small_deliveries(monkeypatch) -> None:
+    """The deliveries here are small: have them checked on worker processes all the same (the
+    threshold test below sets its own)."""
+    monkeypatch.setenv("RESPOOL_INGEST_WORKERS_FROM_MB", "0")
 
 
 @pytest.fixture()
@@ -218,6 +226,42 @@ def test_when_the_ingest_returns_its_workers_have_ended(con, tmp_path, register,
     deliver(tmp_path / "landing", register, "T001", DAY1, t001_rows("3300"))
     assert [o.status for o in ingest(con, [tmp_path / "landing"], register).outcomes] == ["loaded"]
     assert workers and not any(w.is_alive() for w in workers)
+
+
+@pytest.mark.parametrize(("from_mb", "pools"), [(None, 0), ("8", 0), ("0.0001", 1), ("0", 1)])
+def test_workers_start_only_for_enough_data_to_repay_them(con, tmp_path, register, monkeypatch, from_mb, pools):
+    made = []
+
+    class Recording(load.ProcessPoolExecutor):
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(load, "ProcessPoolExecutor", Recording)
+    if from_mb is None:
+        monkeypatch.delenv("RESPOOL_INGEST_WORKERS_FROM_MB", raising=False)
+        assert config.ingest_workers_from_bytes() == 8 * 1024 * 1024
+    else:
+        monkeypatch.setenv("RESPOOL_INGEST_WORKERS_FROM_MB", from_mb)
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300"))  # a few hundred bytes of GBK
+    deliver(landing, register, "T001", "20261027", t001_rows("3300", "3301"))
+    report = ingest(con, [landing], register)
+    assert [o.status for o in report.outcomes] == ["loaded", "loaded"]
+    assert len(made) == pools
+    assert load._running_pools == []
+
+
+def test_the_data_counted_is_that_of_the_deliveries_to_check(tmp_path, register):
+    landing = tmp_path / "landing"
+    deliver(landing, register, "T001", DAY1, t001_rows("3300"))
+    deliver(landing, register, "SKAT", DAY1, [])
+    (landing / DAY1 / "notes.txt").write_text("x" * 10_000)  # not a data file of any delivery
+    deliveries = discover([landing], register)
+    t001 = [d for d in deliveries if d.table == "T001"]
+    expected = sum(p.stat().st_size for p in (landing / DAY1).glob("ERP_T001_*") if not p.name.endswith(".chk"))
+    assert load._data_bytes(t001) == expected > 0
+    assert load._data_bytes(deliveries) > expected and load._data_bytes([]) == 0
 
 
 def test_every_delivery_is_copied_below_the_given_workdir(con, tmp_path, register, monkeypatch):

@@ -19,6 +19,8 @@ from tests.conftest import bseg_rows, deliver, t001_rows, table_fingerprint
 
 RESPOOL = str(Path(sys.executable).with_name("respool"))
 DAY = "20261026"
+# the test deliveries are small: have them checked on worker processes all the same
+WORKERS = {"RESPOOL_INGEST_WORKERS_FROM_MB": "0"}
 
 
 def _children(pid: int) -> set[int]:
@@ -73,7 +75,7 @@ def _state(db: Path) -> dict[str, object]:
 
 def _start(landing: Path, db: Path, tmp: Path) -> tuple[subprocess.Popen, set[int]]:
     """Start an ingest; return once the large delivery is being worked on, with the workers' pids."""
-    env = {**os.environ, "TMPDIR": str(tmp)}
+    env = {**os.environ, "TMPDIR": str(tmp), **WORKERS}
     proc = subprocess.Popen([RESPOOL, "ingest", "--landing", str(landing), "--db", str(db)],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     workers: set[int] = set()
@@ -130,6 +132,6 @@ def test_kill_9_leaves_no_worker_behind_and_the_database_as_it_was(landing, clea
     with connect(db, read_only=True) as con:  # the lock is released with the process
         assert con.execute("SELECT table_name, status FROM meta.batch").fetchall() == [("T001", "loaded")]
     again = subprocess.run([RESPOOL, "ingest", "--landing", str(landing), "--db", str(db)], capture_output=True,
-                           text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp)})
+                           text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmp), **WORKERS})
     assert again.returncode == 0, again.stderr
     assert _state(db) == clean

@@ -30,6 +30,7 @@ import duckdb
 from catalog.contract import ControlFile, parse_biz_date
 from catalog.ods import ensure_ods_table
 from catalog.register import Register, Table
+from pipelines import config
 from pipelines.ingest.delivery import Delivery, check_control, discover, read_control
 from pipelines.ingest.filecheck import ReadyFile, Refusal, collect_files, start_files, warm_up
 
@@ -383,16 +384,19 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
     deliveries = [d for d in discover(landings, register) if only is None or only(d)]
     report = IngestReport()
     workdir = workdir or Path(tempfile.gettempdir())
-    # data files are checked and transcoded on worker processes: the codecs hold the GIL
+    # data files are checked and transcoded on worker processes (the codecs hold the GIL) when there
+    # is enough of them to repay starting the workers; a few small files are checked here
     workers = max(1, min(2, os.cpu_count() or 1))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(),))
-    _running_pools.append(pool)
+    pool = None
+    if _data_bytes(deliveries) >= config.ingest_workers_from_bytes():
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+        _running_pools.append(pool)
+        for _ in range(workers):
+            pool.submit(warm_up)
     delivery: Delivery | None = None
     upcoming: Outcome | _Started | None = None
     try:
-        for _ in range(workers):
-            pool.submit(warm_up)
         upcoming = _start(con, deliveries[0], register, workdir, pool) if deliveries else None
         for i, delivery in enumerate(deliveries, start=1):
             current = upcoming
@@ -406,7 +410,7 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
                          f"{outcome.status:<9} {detail}  ({outcome.seconds:.1f} s)")
     except BaseException as exc:
         interruption = _interruption(exc)
-        if interruption is not None:
+        if interruption is not None and pool is not None:
             _stop_workers(pool)
         if isinstance(upcoming, _Started):
             wait(upcoming.files)
@@ -423,9 +427,16 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
             raise
         raise interruption from None
     finally:
-        _running_pools.remove(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            _running_pools.remove(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _data_bytes(deliveries: list[Delivery]) -> int:
+    """The size of the deliveries' data files as they lie in the landing folder."""
+    return sum(path.stat().st_size for d in deliveries
+               for path in d.folder.glob(f"{d.system}_{d.table}_{d.biz_date}_*") if path.is_file())
 
 
 def _record_interrupted(con: duckdb.DuckDBPyConnection, delivery: Delivery, why: BaseException) -> None:

@@ -3,6 +3,10 @@
 DuckDB allows one writing process: every asset that opens the file is in pool `duckdb`, and
 the instance allows one op of a pool at a time and one run at a time, so runs never fight
 over the file lock and queued runs start in the order they were submitted.
+
+One run at a time means a dead run must not hold the queue: the daemon's run monitoring checks
+each started run's worker process (pipelines.orchestration.launcher) and marks a run whose worker
+is gone failed, frees the pool slots a finished run still held, and fails a run that never started.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 1
+run_launcher:
+  module: pipelines.orchestration.launcher
+  class: RespoolRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 15
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 60
+  free_slots_after_run_end_seconds: 30
 telemetry:
   enabled: false
 """

@@ -67,6 +67,9 @@ backup_schedule = dg.ScheduleDefinition(job=backup_job, cron_schedule="30 8 * * 
 
 defs = dg.Definitions(
     assets=all_assets,
+    # every step that opens the DuckDB file runs one at a time anyway (pool `duckdb`): a process per
+    # step would only add its start-up (importing Dagster and Great Expectations, ~5 s) to each step
+    executor=dg.in_process_executor,
     asset_checks=quality_checks,
     jobs=[ingest_job, build_job, nightly_job, backup_job],
     schedules=[nightly_schedule, backup_schedule],
