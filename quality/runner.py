@@ -26,11 +26,12 @@ SUITES_DIR = Path(__file__).parent / "suites"
 Progress = Callable[[str], None]
 
 
-def load_suites(register: Register, suites_dir: Path = SUITES_DIR) -> list[SuiteSpec]:
-    """Every suite, in run order: ODS structure, pool business rules, metric bands."""
-    suites = [suite_from_dict(d, source=f"register ({d['target']})") for d in structural_suites(register)]
-    suites += [load_suite(p) for p in sorted(suites_dir.glob("*.yaml"))]
-    suites.append(suite_from_dict(metric_suite(), source="quality/metrics.py"))
+def load_suites(register: Register, suites_dir: Path = SUITES_DIR, gx: bool = True) -> list[SuiteSpec]:
+    """Every suite, in run order: ODS structure, pool business rules, metric bands (`gx` as in
+    `suite_from_dict`)."""
+    suites = [suite_from_dict(d, source=f"register ({d['target']})", gx=gx) for d in structural_suites(register)]
+    suites += [load_suite(p, gx=gx) for p in sorted(suites_dir.glob("*.yaml"))]
+    suites.append(suite_from_dict(metric_suite(), source="quality/metrics.py", gx=gx))
     return suites
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import dagster as dg
 
 from pipelines.orchestration.dagster_home import write_instance_config
@@ -214,3 +217,13 @@ def test_nightly_schedule_runs_the_previous_business_date_at_0630_shanghai():
                 repository_def=defs.get_repository_def())
             requests = schedule.evaluate_tick(context).run_requests
             assert [r.partition_key for r in requests] == [business_date]
+
+
+def test_loading_the_code_location_spares_great_expectations():
+    """The webserver, the daemon and every run load the code location: GX (seconds to import) waits
+    for the first check step."""
+    code = ("import sys, pipelines.orchestration.definitions as d; "
+            "assert d.quality_checks; print('great_expectations' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -249,6 +249,26 @@ def test_bad_specs_are_refused_naming_suite_and_id(change: dict[str, Any], messa
     assert "ok_1" not in text
 
 
+@pytest.mark.parametrize(("change", "gx_only"), [
+    ({"expectation": "expect_column_values_to_be_awesome"}, True),
+    ({"kwargs": {"column": "x", "regx": "a"}, "expectation": "expect_column_values_to_match_regex"}, True),
+    ({"dimension": "freshness"}, False),
+    ({"relation": "DELETE FROM ods_bkpf"}, False),
+])
+def test_without_gx_only_the_structure_is_checked(change: dict[str, Any], gx_only: bool) -> None:
+    """What the Dagster code location loads: names, ids and structure, GX's verdict left to the check."""
+    bad = {"name": "ods.t001", "target": "ods_t001",
+           "expectations": [{**exp("bad_1", "expect_column_values_to_not_be_null", {"column": "x"}), **change}]}
+    with pytest.raises(SuiteSpecError, match="expectation 'bad_1'"):
+        suite_from_dict(bad)
+    if gx_only:
+        suite = suite_from_dict(bad, gx=False)
+        assert [e.id for e in suite.expectations] == ["bad_1"]
+    else:
+        with pytest.raises(SuiteSpecError, match="expectation 'bad_1'"):
+            suite_from_dict(bad, gx=False)
+
+
 def test_suite_level_refusals_and_yaml(tmp_path: Path) -> None:
     twice = exp("same", "expect_column_values_to_not_be_null", {"column": "x"})
     with pytest.raises(SuiteSpecError, match=r"suite 'ods.t001', expectation 'same': duplicate id"):
