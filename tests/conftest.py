@@ -90,3 +90,25 @@ def shanghai_time(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def child_pids(pid: int) -> set[int]:
+    """Every process whose parent is `pid`, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` is a running process (a zombie is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -95,7 +95,15 @@ def test_instance_config_serialises_duckdb_writers(tmp_path):
     assert "default_limit: 1" in text and "max_concurrent_runs: 1" in text
     import yaml
 
-    assert yaml.safe_load(text)["concurrency"]["pools"]["default_limit"] == 1
+    config = yaml.safe_load(text)
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    # a dead run must not hold the one-run queue: the daemon checks run workers through our launcher
+    assert config["run_launcher"] == {"module": "pipelines.orchestration.launcher", "class": "RespoolRunLauncher"}
+    assert config["run_monitoring"]["enabled"] is True
+    assert config["run_monitoring"]["free_slots_after_run_end_seconds"] <= 10
+    with dg.DagsterInstance.from_config(str(path.parent)) as instance:
+        assert type(instance.run_launcher).__name__ == "RespoolRunLauncher"
+        assert instance.run_launcher.supports_check_run_worker_health
 
 
 def test_model_assets_follow_the_sql_dependencies():

@@ -328,9 +328,19 @@ def test_an_error_that_is_no_interruption_goes_up_as_it_is(con, tmp_path, regist
     assert con.execute("SELECT count(*) FROM meta.batch").fetchone()[0] == 0  # neither loaded nor marked
 
 
-def test_an_interruption_before_the_first_delivery_starts_records_nothing(con, tmp_path, register, monkeypatch):
+def test_an_interruption_while_the_first_delivery_is_checked_records_it_interrupted(con, tmp_path, register,
+                                                                                     monkeypatch):
     _two_deliveries(tmp_path / "landing", register)
     monkeypatch.setattr(load, "_start", _raise(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        ingest(con, [tmp_path / "landing"], register)
+    # the first delivery in register order (T001 before BSEG) was being checked; nothing else was begun
+    assert con.execute("SELECT table_name, status FROM meta.batch").fetchall() == [("T001", "interrupted")]
+
+
+def test_an_interruption_with_nothing_to_load_records_nothing(con, tmp_path, register, monkeypatch):
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setattr(load, "discover", _raise(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         ingest(con, [tmp_path / "landing"], register)
     assert con.execute("SELECT count(*) FROM meta.batch").fetchone()[0] == 0
@@ -376,7 +386,7 @@ def test_an_interruption_without_a_message_is_recorded_by_its_type(con, tmp_path
 def test_a_full_disk_rolls_back_and_says_where(con, tmp_path, register, monkeypatch, first):
     _two_deliveries(tmp_path / "landing", register)
     full = OSError(errno.ENOSPC, "No space left on device")
-    if first:  # before any delivery was taken: while starting the first one
+    if first:  # while the first delivery's files are being checked (the disk fills with a UTF-8 copy)
         monkeypatch.setattr(load, "_start", _raise(full))
     else:
         real_load, fail = load._load, _raise(full)
@@ -384,7 +394,7 @@ def test_a_full_disk_rolls_back_and_says_where(con, tmp_path, register, monkeypa
             fail() if table.code == "BSEG" else real_load(con, table, *args)))
     with pytest.raises(DiskFull) as caught:
         ingest(con, [tmp_path / "landing"], register)
-    where = "the ingest" if first else "ERP.BSEG 20261026"
+    where = "ERP.T001 20261026" if first else "ERP.BSEG 20261026"
     assert str(caught.value) == (f"no space left on the device while loading {where}: the delivery was rolled back "
                                  "and its temporary copies removed; free space and run the ingest again")
     assert caught.value.__cause__ is full

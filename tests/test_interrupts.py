@@ -15,33 +15,12 @@ from pathlib import Path
 import pytest
 
 from pipelines.ingest.db import connect
-from tests.conftest import bseg_rows, deliver, t001_rows, table_fingerprint
+from tests.conftest import bseg_rows, child_pids, deliver, process_alive, t001_rows, table_fingerprint
 
 RESPOOL = str(Path(sys.executable).with_name("respool"))
 DAY = "20261026"
 # the test deliveries are small: have them checked on worker processes all the same
 WORKERS = {"RESPOOL_INGEST_WORKERS_FROM_MB": "0"}
-
-
-def _children(pid: int) -> set[int]:
-    """Every process whose parent is `pid`, from /proc."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +59,12 @@ def _start(landing: Path, db: Path, tmp: Path) -> tuple[subprocess.Popen, set[in
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     workers: set[int] = set()
     for line in proc.stderr:  # the first delivery done: the second is being verified or loaded
-        workers |= _children(proc.pid)
+        workers |= child_pids(proc.pid)
         if line.startswith("[1/2]"):
             break
-    workers |= _children(proc.pid)
+    workers |= child_pids(proc.pid)
     time.sleep(0.3)
-    return proc, {w for w in workers if _alive(w)}
+    return proc, {w for w in workers if process_alive(w)}
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
@@ -102,9 +81,9 @@ def test_a_signal_rolls_back_the_delivery_in_progress_and_the_next_run_completes
     assert time.monotonic() - signalled < 10
     assert "rolled back" in stderr
     deadline = time.monotonic() + 5
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+    while any(process_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [w for w in workers if _alive(w)], "worker processes outlived the ingest"
+    assert not [w for w in workers if process_alive(w)], "worker processes outlived the ingest"
     assert list(tmp.iterdir()) == [], "temporary copies were left behind"
     with connect(db, read_only=True) as con:
         statuses = con.execute("SELECT table_name, status FROM meta.batch ORDER BY ALL").fetchall()
@@ -126,9 +105,9 @@ def test_kill_9_leaves_no_worker_behind_and_the_database_as_it_was(landing, clea
     proc.kill()
     proc.wait(timeout=10)
     deadline = time.monotonic() + 5
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+    while any(process_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [w for w in workers if _alive(w)], "worker processes outlived a killed ingest"
+    assert not [w for w in workers if process_alive(w)], "worker processes outlived a killed ingest"
     with connect(db, read_only=True) as con:  # the lock is released with the process
         assert con.execute("SELECT table_name, status FROM meta.batch").fetchall() == [("T001", "loaded")]
     again = subprocess.run([RESPOOL, "ingest", "--landing", str(landing), "--db", str(db)], capture_output=True,

@@ -397,7 +397,9 @@ def ingest(con: duckdb.DuckDBPyConnection, landings: list[Path], register: Regis
     delivery: Delivery | None = None
     upcoming: Outcome | _Started | None = None
     try:
-        upcoming = _start(con, deliveries[0], register, workdir, pool) if deliveries else None
+        if deliveries:
+            delivery = deliveries[0]  # its files are being checked: stopping now interrupts it
+            upcoming = _start(con, delivery, register, workdir, pool)
         for i, delivery in enumerate(deliveries, start=1):
             current = upcoming
             upcoming = None

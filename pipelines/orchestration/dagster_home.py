@@ -26,10 +26,10 @@ run_launcher:
   class: RespoolRunLauncher
 run_monitoring:
   enabled: true
-  poll_interval_seconds: 15
+  poll_interval_seconds: 10
   start_timeout_seconds: 180
   cancel_timeout_seconds: 60
-  free_slots_after_run_end_seconds: 30
+  free_slots_after_run_end_seconds: 5
 telemetry:
   enabled: false
 """
