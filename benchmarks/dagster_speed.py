@@ -5,13 +5,14 @@
    against `nightly_job` for that partition through `dagster job execute` on a real instance (our
    dagster.yaml) with the code location's executor — what the schedule launches, less the daemon's
    queue. Wall time and peak memory (whole process tree) side by side.
-2. The delivery sensor catching up on the seven dates: `dagster-daemon run` on a fresh instance and
-   database until the sensor's seven `ingest_job` runs have finished, against `respool ingest` of
-   the same landing.
+2. The delivery sensor catching up on the seven dates (scale 1, the sample's size): `dagster-daemon
+   run` on a fresh instance and database until the sensor's seven `ingest_job` runs have finished,
+   against `respool ingest` of the same landing. Each `ingest_job` run also runs the ODS tables'
+   quality checks (asset checks of the assets it materialises); `respool ingest` does not.
 
 Target: Dagster within 1.5x of the CLI plus a fixed start-up of at most 10 s per run.
 
-    .venv/bin/python -m benchmarks.dagster_speed [--scales 1 10]
+    .venv/bin/python -m benchmarks.dagster_speed [--scales 1 10] [--catch-up-scales 1]
 """
 
 from __future__ import annotations
@@ -161,8 +162,8 @@ def catch_up(scale: float, timeout_s: float = 1800) -> dict:
             "meets_target": len(runs) == DAYS and set(statuses) == {"SUCCESS"} and wall <= allowed}
 
 
-def main(scales: tuple[float, ...] = (1.0, 10.0)) -> dict:
-    results = {"nightly": [nightly(s) for s in scales], "catch_up": [catch_up(s) for s in scales],
+def main(scales: tuple[float, ...] = (1.0, 10.0), catch_up_scales: tuple[float, ...] = (1.0,)) -> dict:
+    results = {"nightly": [nightly(s) for s in scales], "catch_up": [catch_up(s) for s in catch_up_scales],
                "target": f"Dagster <= {TARGET_RATIO}x CLI + {STARTUP_ALLOWANCE_S:g} s per run"}
     (OUT / "dagster.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))
@@ -172,6 +173,8 @@ def main(scales: tuple[float, ...] = (1.0, 10.0)) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
-    outcome = main(tuple(parser.parse_args().scales))
+    parser.add_argument("--catch-up-scales", type=float, nargs="+", default=[1.0])
+    args = parser.parse_args()
+    outcome = main(tuple(args.scales), tuple(args.catch_up_scales))
     everything = outcome["nightly"] + outcome["catch_up"]
     sys.exit(0 if all(r["meets_target"] for r in everything) else 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import bench_lineage, catalog, guard, ingest, pool, quality, service
+from benchmarks import bench_lineage, catalog, dagster_speed, guard, ingest, pool, quality, service
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     bench_lineage.main()
     guard.main()
     service.main()
+    dagster_speed.main()
 
 
 if __name__ == "__main__":
