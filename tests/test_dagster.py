@@ -104,6 +104,8 @@ def test_instance_config_serialises_duckdb_writers(tmp_path):
     with dg.DagsterInstance.from_config(str(path.parent)) as instance:
         assert type(instance.run_launcher).__name__ == "RespoolRunLauncher"
         assert instance.run_launcher.supports_check_run_worker_health
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
 
 
 def test_model_assets_follow_the_sql_dependencies():

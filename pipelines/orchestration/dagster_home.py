@@ -21,6 +21,11 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 1
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1  # a queued run (the sensor's catch-up) starts within a second
 run_launcher:
   module: pipelines.orchestration.launcher
   class: RespoolRunLauncher
