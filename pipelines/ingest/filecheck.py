@@ -123,6 +123,7 @@ def prepare_file(
     out = target.open("w", encoding="utf-8", newline="") if transcode else None
     problem: Refusal | None = None  # a damaged file is reported by its md5, the root cause
     returns = _CarriageReturns(entry.name)
+    extra = _EmptyFieldTooMany(entry.name, len(columns))
     try:
         for raw in _raw_chunks(source):
             md5.update(raw)
@@ -133,6 +134,7 @@ def prepare_file(
                 data = gunzip.feed(raw) if gunzip else raw
                 text = _decode(decoder, data, fed, newlines, entry.name, encoding)
                 returns.feed(text)
+                extra.feed(text)
             except Refusal as exc:
                 problem = exc
                 continue
@@ -151,6 +153,8 @@ def prepare_file(
                 tail = _decode(decoder, b"", fed, newlines, entry.name, encoding, final=True)
                 returns.feed(tail)
                 returns.close()
+                extra.feed(tail)
+                extra.close()
             except Refusal as exc:
                 problem = exc
             else:
@@ -217,6 +221,62 @@ class _CarriageReturns:
             return  # the header: its own check names what is wrong with it
         raise Refusal(self.name, "csv", "RFC 4180 CSV (a field with a line break is quoted)",
                       f"a carriage return outside quotes on line {line}")
+
+
+class _EmptyFieldTooMany:
+    """A row with more fields than the header whose last field is empty (`…,K100,\r\n` under a
+    header that ends at K100): DuckDB's read_csv drops that field even in strict mode and loads the
+    row, so it is refused here. DuckDB refuses every other wrong field count itself.
+
+    Complete lines are looked at as the text streams by. A stretch whose commas number exactly
+    (columns - 1) per line needs no further look: a line with a field too many there would need
+    one with a field too few, which DuckDB refuses. Otherwise each line ending in a comma outside
+    quotes has its fields counted (quote parity carried along, as `_CarriageReturns` does). Not
+    counted: the last line of a record with a quoted line break in it (the record may have begun in
+    an earlier chunk), where DuckDB's leniency remains."""
+
+    _ENDS_IN_COMMA = re.compile(r"(?m)^[^\n]*,\r?$")
+
+    def __init__(self, name: str, columns: int) -> None:
+        self.name, self.columns = name, columns
+        self.quotes, self.line, self.rest = 0, 1, ""
+
+    def feed(self, text: str) -> None:
+        text = self.rest + text
+        end = text.rfind("\n") + 1
+        self.rest, whole = text[end:], text[:end]
+        if whole.count(",") != (self.columns - 1) * whole.count("\n"):
+            self._search(whole)
+        self.quotes += whole.count('"')
+        self.line += whole.count("\n")
+
+    def close(self) -> None:
+        """The last line, when the file does not end with a line break."""
+        if self.rest.count(",") != self.columns - 1:
+            self._search(self.rest)
+
+    def _search(self, whole: str) -> None:
+        parity, counted = self.quotes % 2, 0
+        for match in self._ENDS_IN_COMMA.finditer(whole):
+            parity = (parity + whole.count('"', counted, match.start())) % 2
+            counted = match.start()
+            if parity:  # the line starts inside a quoted field: part of a record, not one
+                continue
+            line = match.group(0).rstrip("\r")
+            fields = line.count(",") + 1 if '"' not in line else _fields(line)
+            if fields is not None and fields > self.columns:
+                number = self.line + whole.count("\n", 0, match.start())
+                raise Refusal(self.name, "csv", f"RFC 4180 CSV with {self.columns} columns",
+                              f"{fields} fields on line {number}, the last one empty")
+
+
+def _fields(line: str) -> int | None:
+    """The fields of one line holding quotes; None when it is no whole record by itself."""
+    try:
+        rows = list(csv.reader([line], strict=True))
+    except csv.Error:
+        return None
+    return len(rows[0]) if len(rows) == 1 else None
 
 
 def _decode(decoder: codecs.IncrementalDecoder, data: bytes, fed: int, newlines: int, name: str,
