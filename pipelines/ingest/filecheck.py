@@ -242,13 +242,16 @@ class _EmptyFieldTooMany:
         self.quotes, self.line, self.rest = 0, 1, ""
 
     def feed(self, text: str) -> None:
-        text = self.rest + text
-        end = text.rfind("\n") + 1
-        self.rest, whole = text[end:], text[:end]
-        if whole.count(",") != (self.columns - 1) * whole.count("\n"):
-            self._search(whole)
-        self.quotes += whole.count('"')
-        self.line += whole.count("\n")
+        end = text.rfind("\n") + 1  # the complete lines: the rest waits for its line break
+        if not end:
+            self.rest += text
+            return
+        lines = text.count("\n", 0, end)
+        if self.rest.count(",") + text.count(",", 0, end) != (self.columns - 1) * lines:
+            self._search(self.rest + text[:end])
+        self.quotes += self.rest.count('"') + text.count('"', 0, end)
+        self.line += lines
+        self.rest = text[end:]
 
     def close(self) -> None:
         """The last line, when the file does not end with a line break."""
