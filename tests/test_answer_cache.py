@@ -42,31 +42,34 @@ def _snapshot(path, value: int) -> None:
     os.replace(tmp, path)  # as `respool publish` does: a new file renamed over the old
 
 
-def test_an_answer_is_computed_once_per_snapshot_and_again_after_a_publication(tmp_path):
+@pytest.fixture()
+def published(tmp_path):
+    """A snapshot file and the pool that serves it."""
     path = tmp_path / "respool.duckdb"
     _snapshot(path, 1)
     pool = SnapshotPool(path, cache_bytes=1024)
+    yield path, pool
+    pool.close()
+
+
+def test_an_answer_is_computed_once_per_snapshot_and_again_after_a_publication(published):
+    path, pool = published
     computed = []
 
     def compute(cur):
         computed.append(1)
         return cur.execute("SELECT v FROM dwd.t").fetchone()[0]
 
-    try:
-        assert pool.cached(("v",), compute, weight=lambda _: 8) == (1, False)
-        assert pool.cached(("v",), compute, weight=lambda _: 8) == (1, True)
-        assert len(computed) == 1
-        _snapshot(path, 2)
-        assert pool.cached(("v",), compute, weight=lambda _: 8) == (2, False)
-        assert len(computed) == 2
-    finally:
-        pool.close()
+    assert pool.cached(("v",), compute, weight=lambda _: 8) == (1, False)
+    assert pool.cached(("v",), compute, weight=lambda _: 8) == (1, True)
+    assert len(computed) == 1
+    _snapshot(path, 2)
+    assert pool.cached(("v",), compute, weight=lambda _: 8) == (2, False)
+    assert len(computed) == 2
 
 
-def test_a_failed_computation_is_not_kept(tmp_path):
-    path = tmp_path / "respool.duckdb"
-    _snapshot(path, 1)
-    pool = SnapshotPool(path, cache_bytes=1024)
+def test_a_failed_computation_is_not_kept(published):
+    _, pool = published
     attempts = []
 
     def flaky(cur):
@@ -75,10 +78,7 @@ def test_a_failed_computation_is_not_kept(tmp_path):
             raise RuntimeError("first attempt fails")
         return cur.execute("SELECT v FROM dwd.t").fetchone()[0]
 
-    try:
-        with pytest.raises(RuntimeError, match="first attempt"):
-            pool.cached(("v",), flaky, weight=lambda _: 8)
-        assert pool.cached(("v",), flaky, weight=lambda _: 8) == (1, False)
-        assert pool.cached(("v",), flaky, weight=lambda _: 8) == (1, True)
-    finally:
-        pool.close()
+    with pytest.raises(RuntimeError, match="first attempt"):
+        pool.cached(("v",), flaky, weight=lambda _: 8)
+    assert pool.cached(("v",), flaky, weight=lambda _: 8) == (1, False)
+    assert pool.cached(("v",), flaky, weight=lambda _: 8) == (1, True)

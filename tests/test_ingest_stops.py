@@ -193,10 +193,10 @@ def test_a_worker_ignores_ctrl_c_and_exits_when_its_parent_is_gone(monkeypatch):
 
 # ---- the worker pool an ingest starts ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("cpus", "workers"), [(1, 1), (None, 1), (2, 2), (16, 2)])
-def test_the_ingest_starts_at_most_two_spawned_workers_that_watch_this_process(con, tmp_path, register,
-                                                                                monkeypatch, cpus, workers):
-    made = []
+@pytest.fixture()
+def pools_made(monkeypatch) -> list[dict]:
+    """The arguments of every worker pool the ingest starts."""
+    made: list[dict] = []
 
     class Recording(load.ProcessPoolExecutor):
         def __init__(self, **kwargs):
@@ -204,10 +204,16 @@ def test_the_ingest_starts_at_most_two_spawned_workers_that_watch_this_process(c
             super().__init__(**kwargs)
 
     monkeypatch.setattr(load, "ProcessPoolExecutor", Recording)
+    return made
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [(1, 1), (None, 1), (2, 2), (16, 2)])
+def test_the_ingest_starts_at_most_two_spawned_workers_that_watch_this_process(con, tmp_path, register, monkeypatch,
+                                                                                pools_made, cpus, workers):
     monkeypatch.setattr(load.os, "cpu_count", lambda: cpus)
     (tmp_path / "landing").mkdir()
     ingest(con, [tmp_path / "landing"], register)
-    (kwargs,) = made
+    (kwargs,) = pools_made
     assert kwargs["max_workers"] == workers
     assert kwargs["mp_context"].get_start_method() == "spawn"  # fork would copy DuckDB's threads and locks
     assert (kwargs["initializer"], kwargs["initargs"]) == (load._worker_init, (os.getpid(),))
@@ -229,15 +235,8 @@ def test_when_the_ingest_returns_its_workers_have_ended(con, tmp_path, register,
 
 
 @pytest.mark.parametrize(("from_mb", "pools"), [(None, 0), ("8", 0), ("0.0001", 1), ("0", 1)])
-def test_workers_start_only_for_enough_data_to_repay_them(con, tmp_path, register, monkeypatch, from_mb, pools):
-    made = []
-
-    class Recording(load.ProcessPoolExecutor):
-        def __init__(self, **kwargs):
-            made.append(kwargs)
-            super().__init__(**kwargs)
-
-    monkeypatch.setattr(load, "ProcessPoolExecutor", Recording)
+def test_workers_start_only_for_enough_data_to_repay_them(con, tmp_path, register, monkeypatch, pools_made,
+                                                          from_mb, pools):
     if from_mb is None:
         monkeypatch.delenv("RESPOOL_INGEST_WORKERS_FROM_MB", raising=False)
         assert config.ingest_workers_from_bytes() == 8 * 1024 * 1024
@@ -248,7 +247,7 @@ def test_workers_start_only_for_enough_data_to_repay_them(con, tmp_path, registe
     deliver(landing, register, "T001", "20261027", t001_rows("3300", "3301"))
     report = ingest(con, [landing], register)
     assert [o.status for o in report.outcomes] == ["loaded", "loaded"]
-    assert len(made) == pools
+    assert len(pools_made) == pools
     assert load._running_pools == []
 
 
